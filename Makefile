@@ -1,0 +1,49 @@
+# Two entry points that work on a fresh machine (each sets itself up):
+#   make demo   make a sample video and score it per frame (baseline model built here)
+#   make test   the test suite (what CI runs)
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SHARED_DATA ?= ../shared/data
+DEMO := demo_out
+# Compile the CUDA kernels whenever nvcc exists, so a CUDA compile error fails the build
+# even on machines without a GPU.
+ARNIQA_EDGE_CUDA ?= $(if $(shell command -v nvcc 2>/dev/null),ON,auto)
+export ARNIQA_EDGE_CUDA
+
+.PHONY: demo test install bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml CMakeLists.txt $(shell find csrc -type f 2>/dev/null)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet "scikit-build-core>=0.10" "pybind11>=2.12" ninja
+	$(PY) -m pip install --quiet --no-build-isolation -e ".[dev]"
+	touch $@
+
+test: install
+	$(PY) -m pytest -q
+
+# --- demo: ImageNet-initialised lite0 encoder + ridge fitted on the KADID proxy -------------
+# (no trained ARNIQA model ships yet; this is the honest "ImageNet features + ridge" baseline)
+$(DEMO)/lite0-imagenet.safetensors: | install
+	$(PY) -m training.init_weights --model arniqa-lite0 -o $@
+
+$(DEMO)/proxy-train/scores.csv: | install
+	$(PY) -m training.kadid_proxy build --content $(SHARED_DATA)/pristine/train --images 8 --out $(DEMO)/proxy-train
+
+$(DEMO)/lite0-imagenet.regressor.safetensors: $(DEMO)/lite0-imagenet.safetensors $(DEMO)/proxy-train/scores.csv
+	$(PY) -m training.fit_regressor --weights $< --images $(DEMO)/proxy-train \
+		--scores $(DEMO)/proxy-train/scores.csv --dataset kadid10k -o $@
+
+demo: $(DEMO)/lite0-imagenet.regressor.safetensors
+	$(PY) -m arniqa_edge.video --demo --out-dir $(DEMO)/video --no-progress \
+		--weights $(DEMO)/lite0-imagenet.safetensors --regressor $(DEMO)/lite0-imagenet.regressor.safetensors
+
+bench: install
+	$(PY) -m benchmarks preprocess
+	$(PY) -m benchmarks degradation
+	$(PY) -m benchmarks video
+
+clean:
+	rm -rf build $(DEMO) arniqa_edge/_C*.so

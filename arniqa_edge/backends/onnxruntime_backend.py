@@ -1,0 +1,133 @@
+"""onnxruntime backend: runs the two-scale graph of `python -m export.onnx` (no torch needed).
+
+The CPU execution provider always; the CUDA and TensorRT providers when the
+installed onnxruntime has them (onnxruntime-gpu) and a device other than "cpu"
+is asked for. FP32, FP16 and INT8 (Q/DQ) files run alike: precision is a
+property of the file, and inputs and outputs are float32 in all three.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import BackendUnavailableError, WeightsError
+from ..models.registry import ModelConfig
+from .base import Backend
+from .model_metadata import ExportedModelInfo
+
+log = logging.getLogger(__name__)
+
+GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
+#: Half-scale input fed when only the full scale is wanted (`encode`): the backbones' smallest input.
+MIN_HALF_SIDE = 32
+
+
+def gpu_providers_available() -> bool:
+    import onnxruntime as ort
+
+    return any(p in ort.get_available_providers() for p in GPU_PROVIDERS)
+
+
+def select_providers(device: str, precision: str, cache_dir: Path) -> tuple[list, str]:
+    """Execution providers (with options) for `device`, and the device they run on."""
+    import onnxruntime as ort
+
+    available = ort.get_available_providers()
+    if device == "cpu" or (device == "auto" and not any(p in available for p in GPU_PROVIDERS)):
+        return ["CPUExecutionProvider"], "cpu"
+    if not (device == "auto" or device.startswith("cuda")):
+        raise BackendUnavailableError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N")
+    if not any(p in available for p in GPU_PROVIDERS):
+        raise BackendUnavailableError(
+            f"device {device!r} was asked for, but onnxruntime {ort.__version__} has only {', '.join(available)}; "
+            "install onnxruntime-gpu, or use --device cpu")
+    index = int(device.split(":")[1]) if ":" in device else 0
+    providers: list = []
+    if "TensorrtExecutionProvider" in available:
+        # The graph fixes the precision; the flags only allow TensorRT to honour FP16/Q-DQ layers.
+        providers.append(("TensorrtExecutionProvider", {
+            "device_id": index, "trt_fp16_enable": precision == "fp16", "trt_int8_enable": precision == "int8",
+            "trt_engine_cache_enable": True, "trt_engine_cache_path": str(cache_dir)}))
+    if "CUDAExecutionProvider" in available:
+        providers.append(("CUDAExecutionProvider", {"device_id": index}))
+    providers.append("CPUExecutionProvider")
+    return providers, f"cuda:{index}"
+
+
+class OnnxRuntimeBackend(Backend):
+    name = "onnxruntime"
+
+    def __init__(self, config: ModelConfig, weights, device: str = "auto", num_threads: int = 0):
+        import onnxruntime as ort
+
+        path = Path(weights)
+        if path.suffix != ".onnx":
+            raise WeightsError(
+                f"backend 'onnxruntime' runs an exported .onnx file, not {path.name}; export it first:\n"
+                f"  python -m export.onnx --model {config.name} --weights {path} -o {path.with_suffix('.onnx')}\n"
+                "(or use --backend torch for .safetensors/.pth weights)")
+        if not path.is_file():
+            raise WeightsError(f"ONNX file not found: {path}")
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if num_threads > 0:
+            options.intra_op_num_threads = num_threads
+        try:
+            # Read the metadata from a CPU session first: a mismatched file is refused before any GPU work.
+            probe = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise WeightsError(f"{path}: onnxruntime cannot load it ({exc})") from None
+        self.info = ExportedModelInfo.from_props(probe.get_modelmeta().custom_metadata_map, str(path))
+        self.info.check_fits(config, str(path))
+        providers, self._device = select_providers(device, self.info.precision, path.parent)
+        self.session = probe if self._device == "cpu" else ort.InferenceSession(str(path), options,
+                                                                                  providers=providers)
+        self.path = path
+        self._config = config
+        self._outputs = ["features"]
+        log.debug("onnxruntime %s providers %s", ort.__version__, self.session.get_providers())
+
+    @property
+    def device(self) -> str:
+        return self._device
+
+    @property
+    def feature_dim(self) -> int:
+        return self._config.feature_dim
+
+    def describe(self) -> str:
+        return f"onnxruntime {self.info.precision} on {self._device} ({self.session.get_providers()[0]})"
+
+    def encode_pair(self, full: np.ndarray, half: np.ndarray) -> np.ndarray:
+        full, half = self._checked(full, "full"), self._checked(half, "half")
+        if full.shape[0] != half.shape[0]:
+            raise ValueError(f"full and half scale batches differ: {full.shape[0]} vs {half.shape[0]}")
+        if self._device == "cpu":
+            # onnxruntime reads C-contiguous numpy inputs in place; nothing to bind.
+            return self.session.run(self._outputs, {"full": full, "half": half})[0]
+        binding = self.session.io_binding()
+        binding.bind_cpu_input("full", full)
+        binding.bind_cpu_input("half", half)
+        binding.bind_output("features", "cpu")
+        self.session.run_with_iobinding(binding)
+        return binding.copy_outputs_to_cpu()[0]
+
+    def encode(self, batch: np.ndarray) -> np.ndarray:
+        """Full-scale features only: the graph always takes both scales, so the smallest half is fed."""
+        batch = self._checked(batch, "full")
+        side = self.info.inputs.height or MIN_HALF_SIDE
+        half = np.zeros((batch.shape[0], 3, side, self.info.inputs.width or MIN_HALF_SIDE), np.float32)
+        return self.encode_pair(batch, half)[:, :self.feature_dim]
+
+    def _checked(self, batch: np.ndarray, name: str) -> np.ndarray:
+        if batch.ndim != 4 or batch.shape[1] != 3:
+            raise ValueError(f"expected a (N, 3, H, W) {name} batch, got shape {batch.shape}")
+        spec = self.info.inputs
+        if not spec.dynamic_size and batch.shape[2:] != (spec.height, spec.width):
+            raise ValueError(f"{self.path.name} takes {spec.height}x{spec.width} inputs (exported with "
+                             f"--image-size), got {batch.shape[2]}x{batch.shape[3]}: use the crop protocol it "
+                             "was exported for, or export without --image-size")
+        return np.ascontiguousarray(batch, dtype=np.float32)

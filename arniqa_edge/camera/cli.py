@@ -1,0 +1,189 @@
+"""`python -m arniqa_edge.camera --source SOURCE`: watch a camera's picture quality and raise alerts.
+
+Scores the newest frame at --rate per second (never a backlog), smooths the
+scores, raises and clears alerts (low quality with hysteresis and minimum
+durations; frozen and blank pictures), records each event as a JSON line with a
+snapshot, and optionally POSTs it to a webhook or pipes it to a command.
+Prometheus metrics and /healthz are served on 127.0.0.1:--metrics-port.
+A source that fails is reopened with backoff, forever; a video file is replayed
+at its own frame rate, from the start when it ends.
+
+Stops on SIGINT/SIGTERM, after --max-frames or --duration. Exit status: 0 on a
+clean stop, 2 when nothing could start (bad options, weights, metrics port).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Sequence
+
+from .. import __version__
+from ..backends import BACKEND_NAMES
+from ..errors import ArniqaEdgeError
+from ..models import list_models
+from ..models.registry import DEFAULT_MODEL
+from ..scorer import Scorer
+from ..sources import Backoff, ReconnectingSource, open_capture, source_info, source_kind
+from .alerts import AlertConfig, AlertSet
+from .events import EventLog, Notifier
+from .feed import LatestFrameGrabber
+from .loop import QaLoop
+from .metrics import MetricsServer, QaMetrics
+from .smoothing import make_smoother
+
+log = logging.getLogger("arniqa_edge.camera")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = AlertConfig()
+    parser = argparse.ArgumentParser(
+        prog="python -m arniqa_edge.camera",
+        description="Watch the picture quality of a camera or stream with ARNIQA and raise alerts.",
+        epilog="Example: python -m arniqa_edge.camera --source rtsp://cam1/stream --rate 1 --low 0.35 "
+               "--events cam1.jsonl --snapshot-dir cam1/ --webhook http://127.0.0.1:8080/alerts",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--source", required=True,
+                        help="camera index (0), rtsp:// or http(s):// URL, video file, or GStreamer pipeline")
+    parser.add_argument("--rate", type=float, default=2.0, help="frames scored per second (default: 2)")
+    parser.add_argument("--max-frame-age", type=float, default=2.0,
+                        help="skip a frame older than this many seconds when its turn comes (default: 2)")
+    parser.add_argument("--max-frames", type=int, help="stop after scoring this many frames")
+    parser.add_argument("--duration", type=float, help="stop after this many seconds")
+    parser.add_argument("--reference-dir", type=Path,
+                        help="golden frames of this camera to score against (reserved: not available yet)")
+
+    alerts = parser.add_argument_group("smoothing and alerts")
+    alerts.add_argument("--smoothing", choices=("ema", "median", "none"), default="ema", help="(default: ema)")
+    alerts.add_argument("--ema-alpha", type=float, default=0.3, help="weight of the newest score (default: 0.3)")
+    alerts.add_argument("--window", type=int, default=5, help="scores in the median window (default: 5)")
+    alerts.add_argument("--low", type=float, default=defaults.low,
+                        help="raise when the smoothed score stays below this (default: %(default)s)")
+    alerts.add_argument("--high", type=float,
+                        help="clear when it is back at or above this (default: low + 0.05)")
+    alerts.add_argument("--raise-after", type=float, default=defaults.raise_after,
+                        help="seconds below --low before raising (default: %(default)s)")
+    alerts.add_argument("--clear-after", type=float, default=defaults.clear_after,
+                        help="seconds at or above --high before clearing (default: %(default)s)")
+    alerts.add_argument("--frozen-after", type=float, default=defaults.frozen_after,
+                        help="seconds of an unchanging picture before a frozen alert; 0 = off (default: %(default)s)")
+    alerts.add_argument("--blank-after", type=float, default=defaults.blank_after,
+                        help="seconds of a uniform picture before a blank alert; 0 = off (default: %(default)s)")
+
+    events = parser.add_argument_group("events")
+    events.add_argument("--events", type=Path, default=Path("arniqa-camera-events.jsonl"),
+                        help="append events here as JSON lines (default: %(default)s)")
+    events.add_argument("--snapshot-dir", type=Path, help="save the frame that raised each alert here (JPEG)")
+    events.add_argument("--webhook", metavar="URL", help="POST each event as JSON to this URL")
+    events.add_argument("--on-event", metavar="COMMAND", help="run this command per event, the event JSON on stdin")
+    events.add_argument("--notify-timeout", type=float, default=5.0,
+                        help="seconds a webhook or command may take (default: 5)")
+
+    service = parser.add_argument_group("metrics and reconnects")
+    service.add_argument("--metrics-host", default="127.0.0.1", help="(default: 127.0.0.1, this machine only)")
+    service.add_argument("--metrics-port", type=int, default=9108, help="0 picks a free port (default: 9108)")
+    service.add_argument("--no-metrics", dest="metrics", action="store_false", help="no metrics endpoint")
+    service.add_argument("--reconnect-delay", type=float, default=0.5,
+                         help="first delay before reopening a failed source; doubles up to "
+                              "--reconnect-max-delay (default: 0.5)")
+    service.add_argument("--reconnect-max-delay", type=float, default=30.0, help="(default: 30)")
+
+    model = parser.add_argument_group("model")
+    model.add_argument("--model", default=DEFAULT_MODEL, choices=list_models(), help="model (default: %(default)s)")
+    model.add_argument("--weights", metavar="FILE", help="encoder weights (default: the shipped ones)")
+    model.add_argument("--regressor", metavar="FILE", help="regressor (default: the shipped one)")
+    model.add_argument("--backend", default="auto", choices=BACKEND_NAMES, help="inference backend (default: auto)")
+    model.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+
+    parser.add_argument("-v", "--verbose", action="store_true", help="log reconnects, each event and a summary")
+    parser.add_argument("--version", action="version", version=f"arniqa-edge {__version__}")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    resources = []
+    try:
+        loop = _build(args, stop, resources)
+    except (ArniqaEdgeError, ValueError, OSError) as exc:
+        _close(resources)
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    previous = {sig: signal.signal(sig, lambda signum, frame: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    status = 0
+    try:
+        stats = loop.run()
+    except ArniqaEdgeError as exc:  # the feed gave up on its source
+        print(f"error: {exc}", file=sys.stderr)
+        stats, status = loop.stats, 1
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        _close(resources)
+    print(f"stopped: {stats.scored} frames scored, {loop.feed.dropped} dropped, {stats.stale} stale, "
+          f"{stats.errors} errors, {loop.feed.source.reconnects} reconnects, {stats.events} events")
+    logging.shutdown()
+    return status
+
+
+def _build(args, stop: threading.Event, resources: list) -> QaLoop:
+    """The loop and what it needs; each thing opened goes into `resources`, in the order to close them."""
+    if args.reference_dir is not None:
+        # Extension point: a reference scorer (CVRKD-style, against golden frames of this camera) will be a
+        # `score(image) -> float` callable like Scorer.score, chosen here and passed to the loop unchanged.
+        raise ArniqaEdgeError("--reference-dir (scoring against golden frames of the camera) is not available "
+                              "yet in this version; run without it for no-reference scores")
+    alerts = AlertSet(AlertConfig(low=args.low, high=args.high if args.high is not None else args.low + 0.05,
+                                  raise_after=args.raise_after, clear_after=args.clear_after,
+                                  frozen_after=args.frozen_after, blank_after=args.blank_after))
+    smoother = make_smoother(args.smoothing, alpha=args.ema_alpha, window=args.window)
+    scorer = Scorer(model=args.model, weights=args.weights, regressor=args.regressor, backend=args.backend,
+                    device=args.device, batch_size=1)
+    metrics = QaMetrics(list(alerts.switches)) if args.metrics else None
+
+    pace_fps = 0.0
+    if source_kind(args.source) == "file":
+        probe = open_capture(args.source)  # a missing or unreadable file is a setup error, not a reconnect loop
+        pace_fps = source_info(probe).fps
+        probe.release()
+    source = ReconnectingSource(lambda: open_capture(args.source), name=args.source,
+                                backoff=Backoff(args.reconnect_delay, args.reconnect_max_delay))
+    feed = LatestFrameGrabber(source, pace_fps=pace_fps)
+    resources.append(feed)  # first to close: no new frames while the rest shuts down
+    notifier = None
+    if args.webhook or args.on_event:
+        notifier = Notifier(args.webhook, args.on_event, timeout=args.notify_timeout)
+        resources.append(notifier)
+    event_log = EventLog(args.events, args.snapshot_dir, source=args.source)
+    resources.append(event_log)
+
+    def on_event(event, image):
+        record = event_log.record(event, image)
+        if notifier:
+            notifier.send(record)
+
+    loop = QaLoop(feed, scorer.score, smoother, alerts, on_event=on_event, rate_hz=args.rate,
+                  max_frames=args.max_frames, duration=args.duration, max_frame_age=args.max_frame_age,
+                  metrics=metrics, reconnects=lambda: source.reconnects, stop=stop)
+    if metrics:
+        server = MetricsServer(metrics, loop.health, host=args.metrics_host, port=args.metrics_port)
+        resources.append(server)
+        log.info("metrics on http://%s:%d/metrics, health on /healthz", *server.address)
+    return loop
+
+
+def _close(resources: list) -> None:
+    for resource in resources:
+        try:
+            resource.close()
+        except Exception as exc:  # noqa: BLE001 - shutting down: log and close the rest
+            log.error("while closing %s: %s", type(resource).__name__, exc)

@@ -1,0 +1,102 @@
+"""Torch modules of the ARNIQA encoders (needs torch and timm).
+
+`ARNIQAEncoder` = timm backbone without classifier (global average pooling) +
+the SimCLR projector used only in training. `forward` returns the L2-normalised
+pooled features, which is what the quality regressor reads.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import WeightsError
+from .registry import ModelConfig
+
+ENCODER_FORMAT = "arniqa_edge.encoder.v1"
+
+
+class ARNIQAEncoder(nn.Module):
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        import timm
+
+        self.config = config
+        self.backbone = timm.create_model(config.architecture, pretrained=False, num_classes=0)
+        if self.backbone.num_features != config.feature_dim:
+            raise ValueError(f"{config.architecture} gives {self.backbone.num_features} features, "
+                             f"config says {config.feature_dim}")
+        self.projector = nn.Sequential(
+            nn.Linear(config.feature_dim, config.projector_hidden_dim),
+            nn.ReLU(),
+            nn.Linear(config.projector_hidden_dim, config.embedding_dim),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W) normalised images -> (N, feature_dim) L2-normalised features."""
+        return F.normalize(self.backbone(x), dim=1)
+
+    def project(self, features: torch.Tensor) -> torch.Tensor:
+        """L2-normalised features -> L2-normalised SimCLR embeddings (training)."""
+        return F.normalize(self.projector(features), dim=1)
+
+
+def build_encoder(config: ModelConfig) -> ARNIQAEncoder:
+    return ARNIQAEncoder(config)
+
+
+def save_encoder(encoder: ARNIQAEncoder, path: str | os.PathLike, **metadata: str) -> None:
+    from safetensors.torch import save_file
+
+    state = {k: v.detach().contiguous().cpu() for k, v in encoder.state_dict().items()}
+    meta = {"format": ENCODER_FORMAT, "model": encoder.config.name, **{k: str(v) for k, v in metadata.items()}}
+    save_file(state, str(path), metadata=meta)
+
+
+def load_encoder(config: ModelConfig, path: str | os.PathLike) -> ARNIQAEncoder:
+    """Build the encoder of `config` and load weights: ours (.safetensors) or the official ARNIQA.pth."""
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"weights file not found: {path}")
+    encoder = build_encoder(config)
+    if path.suffix == ".safetensors":
+        state = _read_our_weights(path, config)
+    else:
+        from .official import read_official_encoder
+
+        state = read_official_encoder(path, config)
+    missing, unexpected = encoder.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise WeightsError(
+            f"{path}: does not fit {config.name} ({len(missing)} missing tensors, e.g. {missing[:3]}; "
+            f"{len(unexpected)} unexpected, e.g. {unexpected[:3]})")
+    return encoder.eval()
+
+
+def _read_our_weights(path: Path, config: ModelConfig) -> dict[str, torch.Tensor]:
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = dict(f.metadata() or {})
+            state = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as exc:
+        raise WeightsError(f"{path}: not a safetensors weights file ({exc})") from None
+    if meta.get("format") != ENCODER_FORMAT:
+        raise WeightsError(f"{path}: not an arniqa_edge encoder file (format {meta.get('format')!r})")
+    if meta.get("model") != config.name:
+        raise WeightsError(f"{path}: weights of model {meta.get('model')!r}, but model {config.name!r} was asked "
+                           f"for (pass --model {meta.get('model')})")
+    return state
+
+
+def weights_metadata(path: str | os.PathLike) -> dict[str, str]:
+    """Metadata of one of our weights files (which model it is for), without loading tensors."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="numpy") as f:
+        return dict(f.metadata() or {})

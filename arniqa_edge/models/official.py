@@ -1,0 +1,89 @@
+"""Readers for the files released with the ARNIQA paper.
+
+- `ARNIQA.pth`: state dict of the paper's ResNet wrapper: `model.<i>.*` for the
+  children of torchvision's resnet50 without fc (0 conv1, 1 bn1, 4..7 layer1..4)
+  and `projector.{0,2}.*`. timm's resnet50 uses torchvision's tensor names, so the
+  wrapper's child indices are all that needs renaming.
+- `regressor_<dataset>.pth`: a TorchScript module mapping the 4096 concatenated
+  features to a score in the dataset's units. A linear one is converted to our
+  numpy `LinearRegressor` (so any backend can use it); the score range and
+  direction come from `DATASET_SCALES`.
+
+Both are read with torch's safe loaders (`weights_only=True`, TorchScript
+archive loader): no arbitrary unpickling.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import WeightsError
+from ..regressor import DATASET_SCALES, LinearRegressor
+from .registry import ModelConfig
+
+_RESNET_CHILDREN = {"0": "conv1", "1": "bn1", "4": "layer1", "5": "layer2", "6": "layer3", "7": "layer4"}
+
+
+def read_official_encoder(path: Path, config: ModelConfig) -> dict[str, torch.Tensor]:
+    if config.architecture != "resnet50":
+        raise WeightsError(f"{path}: official ARNIQA weights are a ResNet-50; use --model arniqa-r50")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise WeightsError(f"{path}: cannot read as a torch state dict ({exc})") from None
+    if isinstance(state, dict) and "model_state_dict" in state:  # training checkpoints of the original code
+        state = state["model_state_dict"]
+    if not isinstance(state, dict) or not any(k.startswith("model.") for k in state):
+        raise WeightsError(f"{path}: not an ARNIQA encoder state dict (no 'model.*' tensors)")
+    converted = {}
+    for key, tensor in state.items():
+        key = key.removeprefix("encoder.")  # SimCLR wrapper prefix in training checkpoints
+        match = re.match(r"model\.(\d+)\.(.*)", key)
+        if match:
+            child = _RESNET_CHILDREN.get(match.group(1))
+            if child is None:
+                raise WeightsError(f"{path}: unexpected tensor {key!r} for a ResNet-50 without fc")
+            converted[f"backbone.{child}.{match.group(2)}"] = tensor
+        elif key.startswith("projector."):
+            converted[key] = tensor
+        else:
+            raise WeightsError(f"{path}: unexpected tensor {key!r} in an ARNIQA encoder file")
+    return converted
+
+
+def read_official_regressor(path: str | Path, dataset: str | None = None) -> LinearRegressor:
+    """Convert a released `regressor_<dataset>.pth` to a `LinearRegressor`."""
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"regressor file not found: {path}")
+    dataset = dataset or _dataset_from_name(path)
+    if dataset not in DATASET_SCALES:
+        raise WeightsError(f"{path}: cannot tell the regressor's dataset from its name; "
+                           f"pass one of {', '.join(DATASET_SCALES)}")
+    try:
+        with warnings.catch_warnings():  # TorchScript is deprecated, but it is the format of the released files
+            warnings.simplefilter("ignore", FutureWarning)
+            module = torch.jit.load(str(path), map_location="cpu")
+    except Exception as exc:
+        raise WeightsError(f"{path}: not a TorchScript regressor ({exc})") from None
+    params = {name: p.detach().numpy() for name, p in module.named_parameters()}
+    params.update({name: b.detach().numpy() for name, b in module.named_buffers()})
+    weights = [v for k, v in params.items() if k.endswith("weight")]
+    biases = [v for k, v in params.items() if k.endswith("bias")]
+    if len(weights) != 1 or len(biases) > 1 or weights[0].size % 2 or weights[0].squeeze().ndim != 1:
+        raise WeightsError(f"{path}: expected a single linear layer to one score, "
+                           f"found tensors {sorted(params)}")
+    weight = weights[0].reshape(-1).astype(np.float32)
+    bias = float(biases[0].reshape(-1)[0]) if biases else 0.0
+    return LinearRegressor(weight, bias, DATASET_SCALES[dataset],
+                           {"dataset": dataset, "source": f"official ARNIQA regressor {path.name}"})
+
+
+def _dataset_from_name(path: Path) -> str | None:
+    match = re.match(r"regressor_(\w+)\.pth$", path.name)
+    return match.group(1).lower() if match else None

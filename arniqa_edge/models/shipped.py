@@ -1,0 +1,54 @@
+"""Where the weights that ship inside the package live, and how a user's files are read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import WeightsError
+from ..regressor import LinearRegressor
+from .registry import ModelConfig
+
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+
+
+#: Forms a shipped encoder may take, in order of preference. The backends find the other
+#: forms beside the first under the same stem (arniqa_edge.backends.backend_file), so a
+#: package may ship the torch weights, the ONNX export, or both.
+SHIPPED_ENCODER_SUFFIXES = (".safetensors", ".onnx")
+
+
+def shipped_weights(config: ModelConfig) -> tuple[Path, Path] | None:
+    """(encoder, regressor) files shipped for `config`, or None when none ship."""
+    if not config.shipped_weights:
+        return None
+    candidates = [WEIGHTS_DIR / f"{config.shipped_weights}{suffix}" for suffix in SHIPPED_ENCODER_SUFFIXES]
+    encoder = next((path for path in candidates if path.is_file()), None)
+    regressor = WEIGHTS_DIR / f"{config.shipped_weights}.regressor.safetensors"
+    if encoder is None or not regressor.is_file():
+        raise WeightsError(f"the package is incomplete: the encoder ({' or '.join(p.name for p in candidates)}) "
+                           f"or {regressor.name} is missing from {WEIGHTS_DIR}; reinstall arniqa-edge")
+    return encoder, regressor
+
+
+def missing_weights_message(config: ModelConfig) -> str:
+    return (
+        f"no trained weights ship for model {config.name!r} in this version of arniqa-edge, and none were given.\n"
+        "Pass an encoder and a regressor:\n"
+        "  --weights ENCODER.safetensors --regressor REGRESSOR.safetensors\n"
+        "    e.g. the ImageNet-initialised baseline that `make demo` builds under demo_out/\n"
+        "    (python -m training.init_weights, then python -m training.fit_regressor), or\n"
+        "  --model arniqa-r50 --weights ARNIQA.pth --regressor regressor_kadid10k.pth\n"
+        "    the files released with the ARNIQA paper, if you have them.\n"
+        "Scores from untrained weights would not measure quality, so none are made up.")
+
+
+def load_regressor(path) -> LinearRegressor:
+    """Our .safetensors regressor, or an official `regressor_<dataset>.pth` (needs torch)."""
+    path = Path(path)
+    if path.suffix in (".pth", ".pt"):
+        try:
+            from .official import read_official_regressor
+        except ImportError as exc:
+            raise WeightsError(f"{path}: reading an official .pth regressor needs torch ({exc})") from None
+        return read_official_regressor(path)
+    return LinearRegressor.load(path)

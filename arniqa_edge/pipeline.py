@@ -1,0 +1,148 @@
+"""Overlapped scoring of a frame stream: decode -> preprocess -> batched inference.
+
+    decode thread ──▶ [bounded queue] ──▶ preprocess thread ──▶ [bounded queue] ──▶ caller's thread:
+    (iterates frames)                      (_C op, GIL released)                       batch, encode, regress
+
+Each stage runs while the next one works, so on a CPU the decoder and the
+preprocessing fill the gaps of the backend, and on a GPU the host work hides
+behind inference. Queues are bounded: a fast decoder waits instead of filling
+memory. Results come out in input order. An exception in any stage (including
+KeyboardInterrupt) is re-raised in the caller's thread after every frame before
+it has been yielded, so partial results are never lost; closing the generator
+early stops the threads.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+
+from .scorer import Scorer
+
+
+@dataclass
+class Frame:
+    index: int          #: position in the source, counting skipped frames
+    timestamp: float    #: seconds from the start of the source
+    image: np.ndarray   #: uint8 HxWx3 BGR
+
+
+@dataclass
+class ScoredFrame:
+    index: int
+    timestamp: float
+    score: float        #: quality in [0, 1], higher is better
+    raw_score: float    #: the regressor's output in its label units
+    image: np.ndarray | None = None  #: the frame, when the pipeline was asked to keep it
+
+
+_END = object()
+
+
+class _Failure:
+    """An exception raised in a stage, carried downstream to be re-raised in order."""
+
+    def __init__(self, error: BaseException):
+        self.error = error
+
+
+class _Stage(threading.Thread):
+    """Runs `produce()` (an iterator) and puts its items into a bounded queue, then _END."""
+
+    def __init__(self, name: str, produce: Callable[[], Iterable], out: queue.Queue, stop: threading.Event):
+        super().__init__(name=name, daemon=True)
+        self._produce, self._out, self._halt = produce, out, stop
+
+    def run(self) -> None:
+        try:
+            for item in self._produce():
+                if not self._put(item):
+                    return
+        except BaseException as error:  # noqa: BLE001 - re-raised in the consumer's thread
+            self._put(_Failure(error))
+            return
+        self._put(_END)
+
+    def _put(self, item) -> bool:
+        while not self._halt.is_set():
+            try:
+                self._out.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+
+def _drain(source: queue.Queue, stop: threading.Event) -> Iterator:
+    """Items of an upstream queue until _END; a _Failure is passed on as an item."""
+    while not stop.is_set():
+        try:
+            item = source.get(timeout=0.1)
+        except queue.Empty:
+            continue
+        if item is _END:
+            return
+        yield item
+        if isinstance(item, _Failure):
+            return
+
+
+def score_frames(scorer: Scorer, frames: Iterable[Frame], batch_size: int | None = None, depth: int = 2,
+                 keep_images: bool = False, channels: str = "bgr") -> Iterator[ScoredFrame]:
+    """Score a stream of frames with decoding, preprocessing and inference overlapped.
+
+    batch_size: frames per backend call (default: the scorer's).
+    depth: batches each queue holds; memory stays under about
+        (2 * depth + 1) * batch_size frames and their preprocessed tensors.
+    keep_images: attach each frame's pixels to its result (to draw on it).
+    """
+    batch_size = batch_size or scorer.batch_size
+    extractor = scorer.extractor
+    decoded: queue.Queue = queue.Queue(maxsize=depth * batch_size)
+    prepared: queue.Queue = queue.Queue(maxsize=depth * batch_size)
+    stop = threading.Event()
+
+    def preprocess_all():
+        for item in _drain(decoded, stop):
+            if isinstance(item, _Failure):
+                yield item
+                return
+            yield item, extractor.prepare(item.image, channels)
+
+    stages = [_Stage("arniqa-decode", lambda: iter(frames), decoded, stop),
+              _Stage("arniqa-preprocess", preprocess_all, prepared, stop)]
+    for stage in stages:
+        stage.start()
+    try:
+        batch: list = []
+        for item in _drain(prepared, stop):
+            if isinstance(item, _Failure):
+                yield from _infer(scorer, batch, keep_images)
+                raise item.error
+            if batch and batch[0][1][0].shape != item[1][0].shape:  # the frame size changed mid-stream
+                yield from _infer(scorer, batch, keep_images)
+                batch = []
+            batch.append(item)
+            if len(batch) >= batch_size:
+                yield from _infer(scorer, batch, keep_images)
+                batch = []
+        yield from _infer(scorer, batch, keep_images)
+    finally:
+        stop.set()
+        for stage in stages:
+            stage.join(timeout=5)
+
+
+def _infer(scorer: Scorer, batch: list, keep_images: bool) -> Iterator[ScoredFrame]:
+    if not batch:
+        return
+    full = np.concatenate([inputs[0] for _, inputs in batch])
+    half = np.concatenate([inputs[1] for _, inputs in batch])
+    features = np.split(scorer.extractor.encode(full, half), len(batch))
+    for (frame, _), prediction in zip(batch, scorer.predict_features(features)):
+        yield ScoredFrame(frame.index, frame.timestamp, prediction.score, prediction.raw_score,
+                          frame.image if keep_images else None)

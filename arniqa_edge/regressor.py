@@ -1,0 +1,111 @@
+"""The linear quality regressor on frozen features, and the map of its output to [0, 1].
+
+ARNIQA fits a ridge regressor on the L2-normalised features of the full and the
+half scale, concatenated. Its output is in the units of the training labels
+(KADID MOS 1..5, LIVE DMOS, ...); `ScoreScale` maps it to [0, 1], higher is
+better, as the paper's release does. Stored as safetensors (no pickle), with the
+scale and provenance in the metadata. numpy only: no torch needed to score.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import WeightsError
+
+FORMAT = "arniqa_edge.regressor.v1"
+
+
+@dataclass(frozen=True)
+class ScoreScale:
+    """Label range of a dataset and whether higher labels mean better quality."""
+
+    low: float
+    high: float
+    higher_is_better: bool = True
+
+    def __post_init__(self):
+        if not self.high > self.low:
+            raise ValueError(f"score range must have high > low, got ({self.low}, {self.high})")
+
+    def to_unit(self, raw: np.ndarray) -> np.ndarray:
+        """Map raw labels to [0, 1], higher is better (clipped: a regressor can overshoot)."""
+        unit = (np.asarray(raw, dtype=np.float64) - self.low) / (self.high - self.low)
+        if not self.higher_is_better:
+            unit = 1.0 - unit
+        return np.clip(unit, 0.0, 1.0)
+
+
+#: Label ranges and directions of the datasets ARNIQA's released regressors were fitted on.
+DATASET_SCALES: dict[str, ScoreScale] = {
+    "live": ScoreScale(1, 100, higher_is_better=False),
+    "csiq": ScoreScale(0, 1, higher_is_better=False),
+    "tid2013": ScoreScale(0, 9),
+    "kadid10k": ScoreScale(1, 5),
+    "flive": ScoreScale(1, 100),
+    "spaq": ScoreScale(1, 100),
+    "clive": ScoreScale(1, 100),
+    "koniq10k": ScoreScale(1, 100),
+}
+
+
+@dataclass
+class LinearRegressor:
+    """raw = features @ weight + bias, then `scale` maps raw to [0, 1]."""
+
+    weight: np.ndarray
+    bias: float
+    scale: ScoreScale
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.weight = np.asarray(self.weight, dtype=np.float32).reshape(-1)
+        self.bias = float(self.bias)
+
+    @property
+    def input_dim(self) -> int:
+        return int(self.weight.shape[0])
+
+    def predict_raw(self, features: np.ndarray) -> np.ndarray:
+        features = np.asarray(features)
+        if features.ndim != 2 or features.shape[1] != self.input_dim:
+            raise ValueError(f"regressor expects features of shape (N, {self.input_dim}), got {features.shape}")
+        return features.astype(np.float32, copy=False) @ self.weight + np.float32(self.bias)
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        return self.scale.to_unit(self.predict_raw(features))
+
+    def save(self, path: str | os.PathLike) -> None:
+        from safetensors.numpy import save_file
+
+        meta = {
+            "format": FORMAT,
+            "scale": json.dumps([self.scale.low, self.scale.high, self.scale.higher_is_better]),
+            **{k: str(v) for k, v in self.metadata.items()},
+        }
+        tensors = {"weight": self.weight, "bias": np.array([self.bias], dtype=np.float32)}
+        save_file(tensors, str(path), metadata=meta)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "LinearRegressor":
+        from safetensors import safe_open
+
+        path = Path(path)
+        if not path.is_file():
+            raise WeightsError(f"regressor file not found: {path}")
+        try:
+            with safe_open(str(path), framework="numpy") as f:
+                meta = dict(f.metadata() or {})
+                tensors = {k: f.get_tensor(k) for k in f.keys()}
+        except Exception as exc:  # safetensors raises its own error types
+            raise WeightsError(f"{path}: not a regressor file ({exc})") from None
+        if meta.get("format") != FORMAT or "weight" not in tensors or "bias" not in tensors:
+            raise WeightsError(f"{path}: not an arniqa_edge regressor (format {meta.get('format')!r})")
+        low, high, higher = json.loads(meta.pop("scale"))
+        meta.pop("format")
+        return cls(tensors["weight"], float(tensors["bias"][0]), ScoreScale(low, high, bool(higher)), meta)

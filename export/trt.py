@@ -1,0 +1,201 @@
+"""Build a TensorRT (10.x, 11.x) or TensorRT-RTX engine from an exported ONNX file.
+
+    python -m export.trt lite0-fp16.onnx --precision fp16 -o lite0-fp16.engine
+    python -m export.trt lite0-int8.onnx --precision int8 -o lite0-int8.engine \\
+        --batch 1 8 32 --size 64 1080x1920 2160x3840 --timing-cache trt.cache
+    python -m export.trt lite0-int8.onnx --precision int8 --dla-core 0 -o lite0-dla.engine   # Jetson
+
+The network is built strongly typed: every tensor keeps the type the ONNX gives
+it (FP16 from export.quantize --precision fp16, INT8 from its Q/DQ nodes), which
+is the one way that works unchanged on TensorRT 10 (JetPack 6), TensorRT 11
+(no calibrators, no FP16/INT8 builder flags) and TensorRT-RTX. --precision only
+states what the file is expected to be, and is checked against its metadata.
+
+Next to the engine goes `<engine>.json` (engine_sidecar): model, input shapes,
+precision, TensorRT version, GPU, sha256 of the ONNX; the tensorrt backend checks
+it before use.
+
+`tensorrt_rtx` builds without a GPU (the engine is compiled for the RTX GPU at
+first run); `tensorrt` needs one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib
+import importlib.util
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import onnx
+
+from arniqa_edge.backends.engine_sidecar import EngineSidecar
+from arniqa_edge.backends.model_metadata import PREFIX
+
+from .metadata import read_info
+
+log = logging.getLogger(__name__)
+
+MODULES = ("tensorrt", "tensorrt_rtx")
+
+
+def tensorrt_module(name: str = "auto"):
+    """The TensorRT Python module: `name`, or for "auto" tensorrt when installed, else tensorrt_rtx."""
+    candidates = MODULES if name == "auto" else (name,)
+    for candidate in candidates:
+        if importlib.util.find_spec(candidate) is not None:
+            return importlib.import_module(candidate)
+    raise ImportError(f"no TensorRT Python module found (tried {', '.join(candidates)}): pip install tensorrt-rtx, "
+                      "or TensorRT (JetPack on a Jetson)")
+
+
+@dataclass(frozen=True)
+class ShapeRange:
+    """Optimization profile: min/opt/max batch and full-scale (height, width)."""
+
+    batch: tuple[int, int, int] = (1, 8, 32)
+    size: tuple[tuple[int, int], tuple[int, int], tuple[int, int]] = ((64, 64), (1080, 1920), (2160, 3840))
+
+    def shapes(self, fixed_size: int | None) -> dict[str, dict[str, list[int]]]:
+        """Per input: {"min", "opt", "max"} NCHW shapes; the half scale is half the full one."""
+        out: dict[str, dict[str, list[int]]] = {"full": {}, "half": {}}
+        for key, batch, (height, width) in zip(("min", "opt", "max"), self.batch, self.size):
+            if fixed_size:
+                height = width = half_height = half_width = fixed_size
+            else:
+                half_height, half_width = height // 2, width // 2
+            out["full"][key] = [batch, 3, height, width]
+            out["half"][key] = [batch, 3, half_height, half_width]
+        return out
+
+
+def parse_network(trt, builder, onnx_path: Path):
+    """Strongly typed network from the ONNX file; raises ValueError with the parser's errors."""
+    flags = 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
+    network = builder.create_network(flags)
+    parser = trt.OnnxParser(network, builder.logger if hasattr(builder, "logger") else trt.Logger())
+    if not parser.parse_from_file(str(onnx_path)):
+        errors = "\n  ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
+        raise ValueError(f"TensorRT cannot parse {onnx_path}:\n  {errors}")
+    return network, parser
+
+
+def layer_precisions(trt, network) -> dict[str, int]:
+    """How many network layers produce each data type (INT8 = Q/DQ, HALF = FP16), e.g. {"INT8": 169, ...}."""
+    counts: dict[str, int] = {}
+    for index in range(network.num_layers):
+        layer = network.get_layer(index)
+        for output in range(layer.num_outputs):
+            name = str(layer.get_output_type(output)).split(".")[-1]
+            counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def build_engine(onnx_path: str | Path, engine_path: str | Path, precision: str, shapes: ShapeRange = ShapeRange(),
+                 workspace_gib: float = 1.0, timing_cache: str | Path | None = None, dla_core: int | None = None,
+                 module: str = "auto") -> EngineSidecar:
+    onnx_path, engine_path = Path(onnx_path), Path(engine_path)
+    trt = tensorrt_module(module)
+    model = onnx.load(str(onnx_path), load_external_data=False)
+    info = read_info(model, str(onnx_path))
+    if info.precision != precision:
+        raise ValueError(f"{onnx_path} is a {info.precision} graph, --precision {precision} was asked for: "
+                         f"convert it with python -m export.quantize --precision {precision} first")
+    logger = trt.Logger(trt.Logger.WARNING)
+    builder = trt.Builder(logger)
+    network, _parser = parse_network(trt, builder, onnx_path)
+    log.info("parsed %s: %d layers, output types %s", onnx_path.name, network.num_layers,
+             layer_precisions(trt, network))
+
+    config = builder.create_builder_config()
+    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_gib * (1 << 30)))
+    config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED  # layer names and types for the inspector
+    profile_shapes = shapes.shapes(info.inputs.height)
+    profile = builder.create_optimization_profile()
+    for name, by_key in profile_shapes.items():
+        profile.set_shape(name, by_key["min"], by_key["opt"], by_key["max"])
+    config.add_optimization_profile(profile)
+    if dla_core is not None:
+        if not hasattr(trt, "DeviceType") or not hasattr(trt.DeviceType, "DLA"):
+            raise ValueError(f"{trt.__name__} has no DLA support (DLA cores exist on Jetson AGX/NX with TensorRT)")
+        config.default_device_type = trt.DeviceType.DLA
+        config.DLA_core = dla_core
+        config.set_flag(trt.BuilderFlag.GPU_FALLBACK)  # layers DLA cannot run stay on the GPU
+    # TensorRT-RTX picks kernels at run time (its timing cache calls are deprecated no-ops).
+    cache = _load_timing_cache(config, timing_cache) if timing_cache and trt.__name__ == "tensorrt" else None
+
+    serialized = builder.build_serialized_network(network, config)
+    if serialized is None:
+        raise RuntimeError(f"{trt.__name__} could not build an engine from {onnx_path} (see its log above)")
+    engine_path.parent.mkdir(parents=True, exist_ok=True)
+    engine_path.write_bytes(bytes(serialized))
+    if cache is not None:
+        Path(timing_cache).write_bytes(bytes(cache.serialize()))
+    sidecar = EngineSidecar(
+        model=info.model, precision=precision, builder=trt.__name__, tensorrt_version=trt.__version__,
+        gpu=_gpu_name(), onnx_sha256=hashlib.sha256(onnx_path.read_bytes()).hexdigest(),
+        input_shapes=profile_shapes,
+        onnx_metadata={p.key: p.value for p in model.metadata_props if p.key.startswith(PREFIX)},
+        dla_core=dla_core)
+    sidecar.write(engine_path)
+    return sidecar
+
+
+def _load_timing_cache(config, path: str | Path):
+    """Reuse measured tactic timings across builds (minutes saved on big models and on Jetson)."""
+    data = Path(path).read_bytes() if Path(path).is_file() else b""
+    cache = config.create_timing_cache(data)
+    config.set_timing_cache(cache, ignore_mismatch=False)
+    return cache
+
+
+def _gpu_name() -> str | None:
+    """Name of CUDA device 0 via cuda-python, without touching TensorRT; None without a usable GPU."""
+    try:
+        from cuda.bindings import runtime as cudart
+    except ImportError:
+        return None
+    err, props = cudart.cudaGetDeviceProperties(0)
+    if err != cudart.cudaError_t.cudaSuccess:
+        return None
+    return props.name.split(b"\0", 1)[0].decode()
+
+
+def _size(text: str) -> tuple[int, int]:
+    height, _, width = text.partition("x")
+    return (int(height), int(width or height))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m export.trt", description=__doc__.split("\n\n")[0],
+                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("onnx", type=Path, help="ONNX file from export.onnx / export.quantize")
+    parser.add_argument("--precision", required=True, choices=["fp32", "fp16", "int8"],
+                        help="precision of the ONNX file (checked against its metadata)")
+    parser.add_argument("-o", "--output", type=Path, required=True, help="engine file (.engine or .plan)")
+    parser.add_argument("--batch", type=int, nargs=3, default=(1, 8, 32), metavar=("MIN", "OPT", "MAX"))
+    parser.add_argument("--size", type=_size, nargs=3, default=ShapeRange().size, metavar=("MIN", "OPT", "MAX"),
+                        help="full-scale HEIGHTxWIDTH range of a dynamic-size graph (default: 64 1080x1920 2160x3840)")
+    parser.add_argument("--workspace", type=float, default=1.0, help="workspace limit in GiB (default: 1)")
+    parser.add_argument("--timing-cache", type=Path, help="timing cache file, read if present and updated")
+    parser.add_argument("--dla-core", type=int, help="build for this DLA core, with GPU fallback (Jetson)")
+    parser.add_argument("--module", default="auto", choices=["auto", *MODULES],
+                        help="TensorRT Python module (default: tensorrt if installed, else tensorrt_rtx)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        sidecar = build_engine(args.onnx, args.output, args.precision, ShapeRange(tuple(args.batch), tuple(args.size)),
+                               args.workspace, args.timing_cache, args.dla_core, args.module)
+    except (ImportError, ValueError, RuntimeError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.output} and its sidecar ({sidecar.builder} {sidecar.tensorrt_version}, {sidecar.precision}, "
+          f"GPU {sidecar.gpu or 'none: built for any RTX GPU'})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,93 @@
+"""The onnxruntime backend against the torch backend, the backend choice, and the file checks."""
+
+import shutil
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from arniqa_edge import Scorer, WeightsError
+from arniqa_edge.backends import create_backend
+from arniqa_edge.models import get_model_config
+from conftest import ROOT, gaussian_blur, has_torch, pristine_images
+
+pytestmark = pytest.mark.skipif(not has_torch(), reason="exports need torch and timm")
+LITE0 = get_model_config("arniqa-lite0")
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory, lite0_imagenet_weights, blur_regressor):
+    from export_fixtures import lite0_exports
+
+    return lite0_exports(tmp_path_factory.mktemp("onnx"), lite0_imagenet_weights, blur_regressor)
+
+
+@pytest.fixture(scope="module")
+def images():
+    base = cv2.resize(cv2.imread(str(pristine_images("val", count=1)[0])), (176, 120), interpolation=cv2.INTER_AREA)
+    return [gaussian_blur(base, sigma) for sigma in (0, 1, 2, 4)]
+
+
+def test_scores_match_torch(exports, images, lite0_imagenet_weights, blur_regressor):
+    torch_scorer = Scorer("arniqa-lite0", lite0_imagenet_weights, blur_regressor, backend="torch", device="cpu")
+    expected = np.array(torch_scorer.score_batch(images))
+    # Scores in [0, 1]. INT8 here is calibrated on 8 small frames only (seen: 0.14 on the heaviest
+    # blur); export.accuracy measures a properly calibrated file.
+    bounds = {"fp32": 1e-5, "fp16": 5e-3, "int8": 0.2}
+    for precision, bound in bounds.items():
+        scorer = Scorer("arniqa-lite0", exports[precision], blur_regressor, backend="onnxruntime", device="cpu")
+        scores = np.array(scorer.score_batch(images))
+        assert np.abs(scores - expected).max() < bound, (precision, scores, expected)
+        assert list(np.argsort(-scores)) == [0, 1, 2, 3], precision  # blur still lowers the score
+
+
+def test_encode_is_the_full_scale_half_of_encode_pair(exports, images):
+    from arniqa_edge.preprocess import preprocess
+
+    backend = create_backend("onnxruntime", LITE0, exports["fp32"], device="cpu")
+    full, half = preprocess(images[0])
+    pair = backend.encode_pair(full, half)
+    assert pair.shape == (1, 2560)
+    np.testing.assert_allclose(backend.encode(full), pair[:, :1280], atol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(pair.reshape(2, -1), axis=1), 1.0, atol=1e-5)
+
+
+def test_auto_prefers_onnxruntime_cpu_over_torch_cpu_via_sibling(exports, lite0_imagenet_weights, tmp_path):
+    weights = tmp_path / "lite0.safetensors"
+    shutil.copyfile(lite0_imagenet_weights, weights)
+    assert create_backend("auto", LITE0, weights, device="cpu").name == "torch"
+    shutil.copyfile(exports["fp32"], tmp_path / "lite0.onnx")
+    assert create_backend("auto", LITE0, weights, device="cpu").name == "onnxruntime"
+    assert create_backend("torch", LITE0, tmp_path / "lite0.onnx", device="cpu").name == "torch"
+
+
+def test_mismatched_or_unsuitable_files_are_refused(exports, lite0_imagenet_weights, tmp_path):
+    with pytest.raises(WeightsError, match="export of model 'arniqa-lite0'"):
+        create_backend("onnxruntime", get_model_config("arniqa-r50"), exports["fp32"], device="cpu")
+    with pytest.raises(WeightsError, match="python -m export.onnx"):
+        from arniqa_edge.backends.onnxruntime_backend import OnnxRuntimeBackend
+
+        OnnxRuntimeBackend(LITE0, lite0_imagenet_weights)
+    plain = tmp_path / "plain.onnx"
+    import onnx
+
+    model = onnx.load(str(exports["fp32"]))
+    del model.metadata_props[:]
+    onnx.save(model, str(plain))
+    with pytest.raises(WeightsError, match="not exported by"):
+        create_backend("onnxruntime", LITE0, plain, device="cpu")
+
+
+def test_scores_with_an_onnx_file_and_no_torch(exports, blur_regressor, images, tmp_path):
+    path = tmp_path / "frame.png"
+    cv2.imwrite(str(path), images[0])
+    code = ("import sys; sys.modules['torch'] = None; sys.modules['timm'] = None\n"
+            "from arniqa_edge.cli import main\n"
+            f"sys.exit(main(['{path}', '--weights', '{exports['fp32']}', '--regressor', '{blur_regressor}', "
+            "'--json', '-v']))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "backend auto: using onnxruntime fp32 on cpu" in result.stderr
+    assert '"score"' in result.stdout

@@ -1,0 +1,53 @@
+import math
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from training.simclr import nt_xent_loss  # noqa: E402
+
+
+def direct_nt_xent(a, b, temperature):
+    """The NT-Xent formula written out term by term."""
+    z = [v / v.norm() for v in torch.cat([a, b]).double()]
+    n = len(a)
+    total = 0.0
+    for k in range(2 * n):
+        positive = k + n if k < n else k - n
+        similarity = [float(z[k] @ z[j]) / temperature for j in range(2 * n)]
+        denominator = sum(math.exp(s) for j, s in enumerate(similarity) if j != k)
+        total += -math.log(math.exp(similarity[positive]) / denominator)
+    return total / (2 * n)
+
+
+def test_matches_the_direct_formula():
+    generator = torch.Generator().manual_seed(0)
+    a, b = torch.randn(5, 8, generator=generator), torch.randn(5, 8, generator=generator)
+    for temperature in (0.1, 0.5):
+        assert nt_xent_loss(a, b, temperature).item() == pytest.approx(direct_nt_xent(a, b, temperature), rel=1e-5)
+
+
+def test_positives_are_a_i_with_b_i():
+    generator = torch.Generator().manual_seed(1)
+    a = torch.randn(6, 16, generator=generator)
+    b = a + 0.05 * torch.randn(6, 16, generator=generator)  # b[i] is a[i]'s positive
+    matched = nt_xent_loss(a, b).item()
+    shuffled = nt_xent_loss(a, b[torch.tensor([1, 2, 3, 4, 5, 0])]).item()
+    assert matched < 0.5 < shuffled
+    assert shuffled - matched > 5
+
+
+def test_half_scale_of_the_same_image_is_a_negative():
+    # 2 images x 2 scales: rows 0, 1 full scale, rows 2, 3 half scale. Making A's own
+    # half-scale view identical to its full-scale view must raise the loss.
+    generator = torch.Generator().manual_seed(2)
+    a = torch.randn(4, 8, generator=generator)
+    b = a.clone()
+    close_scales = a.clone()
+    close_scales[2] = a[0]
+    assert nt_xent_loss(close_scales, b).item() > nt_xent_loss(a, b).item()
+
+
+def test_fp16_inputs_do_not_overflow():
+    a = torch.nn.functional.normalize(torch.randn(4, 8), dim=1).half()
+    assert torch.isfinite(nt_xent_loss(a, a.clone(), 0.1))

@@ -1,0 +1,166 @@
+"""Pretraining configuration: dataclass defaults < YAML/JSON file < command line.
+
+Every field has ARNIQA's value as its default where the paper has one. A file gives
+any subset of the sections below; ``--set section.field=value`` overrides a single
+field from the command line, and the common fields have their own flags in
+`training.pretrain`. The resolved configuration is written next to the checkpoints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class DataConfig:
+    #: folder of pristine images (searched recursively).
+    root: str = "../shared/data/pristine/train"
+    #: side of the square training crops, at both scales.
+    crop_size: int = 224
+    #: decode every image once and keep it (and its half scale) in memory; DataLoader
+    #: workers share the arrays through fork.
+    preload: bool = False
+    num_workers: int = 4
+    #: degradation model (ARNIQA: at most 4 groups, 5 levels, 5% pristine).
+    max_distortions: int = 4
+    num_levels: int = 5
+    pristine_prob: float = 0.05
+    #: degradation engine: "auto" (batched when installed), "batched" or "reference".
+    engine: str = "auto"
+
+
+@dataclass
+class OptimConfig:
+    #: pairs per optimisation step and per process; the loss sees 4x as many views.
+    batch_size: int = 16
+    lr: float = 1e-3
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    temperature: float = 0.1
+    #: cosine annealing with warm restarts: the first cycle lasts `t0_steps`, each next
+    #: one `t_mult` times longer. 0 = max_steps / 7, so three cycles (1 + 2 + 4) end
+    #: together with the run and the final weights are taken at the lowest lr.
+    t0_steps: int = 0
+    t_mult: int = 2
+    eta_min: float = 1e-6
+    #: gradient-norm clipping (0 = off); SGD at ARNIQA's lr does not need it.
+    clip_grad_norm: float = 0.0
+
+
+@dataclass
+class RunConfig:
+    model: str = "arniqa-lite0"
+    #: encoder start: "imagenet", "random" or the path of a .safetensors encoder.
+    init: str = "imagenet"
+    out: str = "runs/pretrain"
+    max_steps: int = 20000
+    seed: int = 0
+    #: "auto" = cuda when available, else cpu.
+    device: str = "auto"
+    #: "bf16", "fp16" or "fp32"; mixed precision is only used on CUDA.
+    precision: str = "bf16"
+    channels_last: bool = True
+    #: compile the encoder with torch.compile (CUDA only; first steps are slow).
+    compile: bool = False
+    checkpoint_every: int = 500
+    log_every: int = 10
+    #: wall-clock budget of this invocation in minutes (0 = none): on expiry the run
+    #: checkpoints and exits cleanly, to be resumed by running the same command again.
+    max_minutes: float = 0.0
+
+
+@dataclass
+class PretrainConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        return dataclasses.asdict(self)
+
+    @property
+    def t0_steps(self) -> int:
+        return self.optim.t0_steps or max(1, self.run.max_steps // 7)
+
+
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> PretrainConfig:
+    """Defaults, then the file at `path` (YAML or JSON), then `overrides` ({"optim.lr": 0.01})."""
+    config = PretrainConfig()
+    if path is not None:
+        apply_mapping(config, read_config_file(Path(path)))
+    for key, value in (overrides or {}).items():
+        set_field(config, key, value)
+    return config
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    text = path.read_text()
+    if path.suffix == ".json":
+        data = json.loads(text)
+    else:
+        import yaml
+
+        data = yaml.safe_load(text) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping of sections, got {type(data).__name__}")
+    return data
+
+
+def apply_mapping(config: PretrainConfig, data: dict[str, Any]) -> None:
+    for section, values in data.items():
+        if not isinstance(values, dict):
+            raise ValueError(f"config section {section!r} must be a mapping, got {values!r}")
+        for name, value in values.items():
+            set_field(config, f"{section}.{name}", value)
+
+
+def set_field(config: PretrainConfig, key: str, value: Any) -> None:
+    """Set "section.field" to `value`, converting strings from the command line to the field's type."""
+    section_name, _, name = key.partition(".")
+    section = getattr(config, section_name) if section_name in _sections() else None
+    if section is None or name not in _fields(type(section)):
+        raise ValueError(f"unknown config key {key!r}; known: {', '.join(known_keys())}")
+    setattr(section, name, _convert(value, _fields(type(section))[name], key))
+
+
+def parse_override(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise ValueError(f"override {text!r} is not of the form section.field=value")
+    return key.strip(), value.strip()
+
+
+def known_keys() -> list[str]:
+    return [f"{s}.{f}" for s, cls in _sections().items() for f in _fields(cls)]
+
+
+def _sections() -> dict[str, type]:
+    return _fields(PretrainConfig)
+
+
+def _fields(cls: type) -> dict[str, type]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def _convert(value: Any, kind: type, key: str) -> Any:
+    try:
+        if kind is bool:
+            if isinstance(value, str):
+                if value.lower() not in {"true", "false", "1", "0", "yes", "no"}:
+                    raise ValueError(value)
+                return value.lower() in {"true", "1", "yes"}
+            return bool(value)
+        if kind is int:
+            number = float(value)  # accepts "2e4" from the command line
+            if not number.is_integer():
+                raise ValueError(value)
+            return int(number)
+        return kind(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"config key {key!r} expects {kind.__name__}, got {value!r}") from None

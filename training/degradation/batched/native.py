@@ -1,0 +1,46 @@
+"""Calls into the batched distortion kernels of ``arniqa_edge._C.distort``.
+
+The kernels take any array through DLPack / ``__cuda_array_interface__``: torch CPU
+tensors run on the C++ thread pool, CUDA tensors on the current torch stream of
+their device, so they order with the surrounding torch work without a sync.
+"""
+
+from __future__ import annotations
+
+import functools
+from types import ModuleType
+from typing import Sequence
+
+import numpy as np
+import torch
+
+
+@functools.cache
+def kernels() -> ModuleType:
+    try:
+        from arniqa_edge import _C
+    except ImportError as error:
+        raise ImportError(
+            "the batched degradation engine needs arniqa_edge._C (the native kernels); build it from the "
+            "checkout with `pip install --no-build-isolation -e .`"
+        ) from error
+    if not hasattr(_C, "distort"):
+        raise ImportError(
+            f"{_C.__file__} has no distortion kernels (arniqa_edge._C.distort); rebuild it from this checkout"
+        )
+    return _C.distort
+
+
+def launch(kernel: str, images: torch.Tensor, *arrays: torch.Tensor, **options) -> None:
+    """Run kernel `kernel` on `images` (changed in place) with per-image parameter `arrays`."""
+    fn = getattr(kernels(), kernel)
+    if images.is_cuda:
+        with torch.cuda.device(images.device):
+            fn(images, *arrays, stream=torch.cuda.current_stream(images.device).cuda_stream, **options)
+    else:
+        fn(images, *arrays, **options)
+
+
+def parameter(values: Sequence | np.ndarray, like: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """Per-image parameters as a contiguous tensor on the device of `like`."""
+    return torch.as_tensor(np.asarray(values), dtype=dtype).contiguous().to(like.device, non_blocking=True)

@@ -1,0 +1,270 @@
+"""Evaluate frozen representations + ridge regressors, as ARNIQA does.
+
+    python -m training.evaluate proxy --weights trained=runs/lite0/encoder.safetensors
+    python -m training.evaluate dataset --name kadid10k --root /data/KADID-10k --weights enc.safetensors
+
+`proxy`: the KADID proxy benchmark (see training.kadid_proxy). Train content x 22
+KADID-mapped types x 5 levels fits the regressor; held-out (val) content, distorted
+the same way, tests it. Prints SRCC/PLCC per distortion type and overall.
+`dataset`: a labelled IQA dataset the user owns; 10 random 70/10/20 splits by
+reference content, alpha by median validation SRCC, median test SRCC/PLCC.
+
+Methods compared side by side: every --weights ([NAME=]PATH to an encoder), plus the
+baselines: `imagenet` (the ImageNet-initialised lite0 encoder, i.e. no ARNIQA
+training) and `laplacian` (variance of the Laplacian, no learning at all).
+Results go to <out>/<benchmark>.json and .md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from .baselines import laplacian_features
+from .kadid_proxy import build as build_proxy
+from .kadid_proxy import proxy_distortions
+from .protocols import HoldoutResult, SplitsResult, evaluate_holdout, evaluate_splits
+from .splits import NUM_SPLITS, content_splits
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+BASELINES = ("imagenet", "laplacian")
+
+#: image paths -> (N, views, D) features
+Featurizer = Callable[[list[Path]], np.ndarray]
+
+
+def encoder_featurizer(model: str, weights: Path, device: str, protocol: str, batch_size: int = 16) -> Featurizer:
+    from arniqa_edge.features import FeatureExtractor
+    from arniqa_edge.models import get_model_config
+
+    extractor = FeatureExtractor(get_model_config(model), weights, backend="torch", device=device,
+                                 protocol=protocol, batch_size=batch_size)
+
+    def featurize(paths: list[Path]) -> np.ndarray:
+        out = []
+        for start in tqdm(range(0, len(paths), batch_size), desc=f"features {weights.name}", unit="batch",
+                          disable=None, leave=False):
+            out.extend(extractor.embed_batch(paths[start:start + batch_size]))
+        return np.stack(out)
+
+    return featurize
+
+
+def laplacian_featurizer(paths: list[Path]) -> np.ndarray:
+    return np.stack([laplacian_features(_read(path))[None] for path in paths])
+
+
+def _read(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f"{path}: cannot read image")
+    return image
+
+
+def imagenet_weights(model: str, work: Path) -> Path:
+    """The ImageNet-initialised encoder of `model` as a weights file (written once)."""
+    from arniqa_edge.models.encoder import save_encoder
+
+    from .init_weights import initial_encoder
+
+    path = work / f"{model}-imagenet.safetensors"
+    if not path.exists():
+        encoder, source = initial_encoder(model, seed=0)
+        work.mkdir(parents=True, exist_ok=True)
+        save_encoder(encoder, path, init=source)
+    return path
+
+
+def parse_weights(values: list[str]) -> dict[str, Path]:
+    """[NAME=]PATH entries -> {name: path}; the file stem names unnamed ones."""
+    named = {}
+    for value in values:
+        name, sep, path = value.partition("=")
+        name, path = (name, Path(path)) if sep else (Path(value).stem, Path(value))
+        if not path.is_file():
+            raise FileNotFoundError(f"weights file not found: {path}")
+        named[name] = path
+    return named
+
+
+def featurizers(args) -> dict[str, Featurizer]:
+    methods: dict[str, Featurizer] = {}
+    for name in args.baselines:
+        if name == "laplacian":
+            methods[name] = laplacian_featurizer
+        else:
+            weights = imagenet_weights(args.model, args.work)
+            methods[name] = encoder_featurizer(args.model, weights, args.device, args.protocol)
+    for name, path in parse_weights(args.weights).items():
+        methods[name] = encoder_featurizer(args.model, path, args.device, args.protocol)
+    if not methods:
+        raise ValueError("nothing to evaluate: give --weights and/or --baselines")
+    return methods
+
+
+# --- KADID proxy ---------------------------------------------------------------------
+
+
+def proxy_set(content: Path, folder: Path, images: int, types: list[str], seed: int) -> list[dict]:
+    """The rows of a proxy set, built unless `folder` already holds this one."""
+    expected = images * len(types) * 5
+
+    def is_complete(rows: list[dict]) -> bool:
+        return len(rows) == expected and {r["type"] for r in rows} == set(types)
+
+    index = folder / "scores.csv"
+    if not index.exists() or not is_complete(_read_rows(index)):
+        build_proxy(content, folder, images, types, [1, 2, 3, 4, 5], seed=seed)
+    rows = _read_rows(index)
+    if not is_complete(rows):
+        raise ValueError(f"{content}: has fewer than {images} images ({len(rows)} proxy rows, expected {expected})")
+    for row in rows:
+        row["path"] = folder / row["image"]
+    return rows
+
+
+def _read_rows(path: Path) -> list[dict]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def run_proxy(args) -> dict:
+    methods = featurizers(args)  # first: a bad weights path fails before the proxy sets are built
+    train = proxy_set(args.train_content, args.work / "proxy-train", args.train_images, args.types, seed=0)
+    val = proxy_set(args.val_content, args.work / "proxy-val", args.val_images, args.types, seed=1)
+    results = {}
+    for name, featurize in methods.items():
+        result = evaluate_holdout(
+            featurize([r["path"] for r in train]), np.array([float(r["score"]) for r in train]),
+            np.array([r["group"] for r in train]),
+            featurize([r["path"] for r in val]), np.array([float(r["score"]) for r in val]),
+            np.array([r["type"] for r in val]))
+        results[name] = holdout_summary(result)
+    return {"benchmark": "kadid_proxy", "train_images": args.train_images, "val_images": args.val_images,
+            "types": args.types,
+            "protocol": args.protocol, "methods": results}
+
+
+def holdout_summary(result: HoldoutResult) -> dict:
+    return {"alpha": result.alpha, "cv_srcc": result.cv_srcc, "overall": asdict(result.overall),
+            "by_type": {t: asdict(c) for t, c in result.by_type.items()}}
+
+
+# --- labelled datasets ---------------------------------------------------------------
+
+
+def run_dataset(args) -> dict:
+    from .datasets import load_dataset
+
+    dataset = load_dataset(args.name, args.root, args.labels)
+    labels = dataset.labels
+    splits = content_splits(labels.groups, count=args.splits, seed=args.seed)
+    types = labels.types if labels.spec.synthetic else None
+    results = {}
+    for name, featurize in featurizers(args).items():
+        result = evaluate_splits(featurize(list(dataset.images)), labels.scores, splits, types)
+        results[name] = splits_summary(result)
+    return {"benchmark": args.name, "images": len(dataset), "splits": args.splits, "protocol": args.protocol,
+            "methods": results}
+
+
+def splits_summary(result: SplitsResult) -> dict:
+    return {"alpha": result.alpha, "overall": asdict(result.median),
+            "by_type": {t: asdict(c) for t, c in result.median_by_type.items()},
+            "per_split": [asdict(c) for c in result.overall]}
+
+
+# --- reporting -----------------------------------------------------------------------
+
+
+def markdown_table(report: dict) -> str:
+    """Rows: distortion types then overall; columns: SRCC / PLCC of each method."""
+    methods = report["methods"]
+    types = sorted({t for m in methods.values() for t in m["by_type"]})
+    header = "| type | " + " | ".join(f"{name} SRCC / PLCC" for name in methods) + " |"
+    lines = [header, "|" + " --- |" * (len(methods) + 1)]
+
+    def cells(get) -> str:
+        return " | ".join(_pair(get(m)) for m in methods.values())
+
+    for t in types:
+        lines.append(f"| {t} | " + cells(lambda m: m["by_type"].get(t)) + " |")
+    lines.append("| **overall** | " + cells(lambda m: m["overall"]) + " |")
+    lines.append("| alpha | " + " | ".join(f"{m['alpha']:.3g}" for m in methods.values()) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _pair(value: dict | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value['srcc']:.3f} / {value['plcc']:.3f}"
+
+
+def write_report(report: dict, out: Path, stem: str) -> tuple[Path, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = out / f"{stem}.json", out / f"{stem}.md"
+    json_path.write_text(json.dumps(report, indent=2) + "\n")
+    title = f"# {report['benchmark']}: SRCC / PLCC ({report['protocol']} protocol)\n\n"
+    md_path.write_text(title + markdown_table(report))
+    return json_path, md_path
+
+
+# --- command line --------------------------------------------------------------------
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python -m training.evaluate", description=__doc__.split("\n\n")[0],
+                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawTextHelpFormatter)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--weights", nargs="*", default=[], metavar="[NAME=]PATH", help="encoder weights to evaluate")
+    common.add_argument("--baselines", type=lambda s: [b for b in s.split(",") if b], default=list(BASELINES),
+                        help=f"comma-separated, from {', '.join(BASELINES)} (default: both; '' for none)")
+    common.add_argument("--model", default="arniqa-lite0")
+    common.add_argument("--device", default="auto")
+    common.add_argument("--protocol", default="whole", choices=("whole", "five_crop"),
+                        help="views per image (five_crop: the paper's, needs images >= 448 px)")
+    common.add_argument("--work", type=Path, default=Path("runs/eval/cache"),
+                        help="folder for built proxy sets and baseline weights")
+    common.add_argument("--out", type=Path, default=Path("runs/eval"), help="folder for the JSON/markdown results")
+    sub = parser.add_subparsers(dest="benchmark", required=True)
+    proxy = sub.add_parser("proxy", parents=[common], help="the KADID proxy benchmark")
+    proxy.add_argument("--train-images", type=int, default=20, help="train content images (default 20)")
+    proxy.add_argument("--val-images", type=int, default=20, help="held-out content images (default 20)")
+    proxy.add_argument("--types", type=lambda s: s.split(","), default=[spec.name for spec in proxy_distortions()],
+                       help="comma-separated distortion names (default: the 22 with a KADID counterpart)")
+    proxy.add_argument("--train-content", type=Path, default=SHARED_DATA / "pristine" / "train")
+    proxy.add_argument("--val-content", type=Path, default=SHARED_DATA / "pristine" / "val")
+    dataset = sub.add_parser("dataset", parents=[common], help="a labelled IQA dataset, 10 splits by content")
+    dataset.add_argument("--name", required=True, help="kadid10k, live, csiq, tid2013, koniq10k, clive, spaq")
+    dataset.add_argument("--root", type=Path, required=True, help="folder with the dataset's images")
+    dataset.add_argument("--labels", type=Path, help="label CSV (default: the project's label file)")
+    dataset.add_argument("--splits", type=int, default=NUM_SPLITS)
+    dataset.add_argument("--seed", type=int, default=0)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        report = run_proxy(args) if args.benchmark == "proxy" else run_dataset(args)
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    stem = "kadid_proxy" if args.benchmark == "proxy" else args.name
+    json_path, md_path = write_report(report, args.out, stem)
+    print(markdown_table(report))
+    print(f"wrote {json_path} and {md_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

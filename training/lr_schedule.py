@@ -1,0 +1,26 @@
+"""Learning rate as a pure function of the step: cosine annealing with warm restarts.
+
+The same curve as ``torch.optim.lr_scheduler.CosineAnnealingWarmRestarts`` (SGDR)
+stepped once per optimisation step, but with nothing to save: a resumed run gets its
+learning rate from the step count alone.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def cycle_position(step: int, t0: int, t_mult: int) -> tuple[int, int]:
+    """(steps into the current cycle, length of the current cycle)."""
+    if t0 < 1 or t_mult < 1:
+        raise ValueError(f"t0 and t_mult must be >= 1, got {t0} and {t_mult}")
+    length = t0
+    while step >= length:
+        step -= length
+        length *= t_mult
+    return step, length
+
+
+def cosine_warm_restarts(step: int, base_lr: float, t0: int, t_mult: int = 2, eta_min: float = 0.0) -> float:
+    into, length = cycle_position(step, t0, t_mult)
+    return eta_min + (base_lr - eta_min) * (1 + math.cos(math.pi * into / length)) / 2
