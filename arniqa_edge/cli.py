@@ -15,12 +15,9 @@ import sys
 from typing import Sequence
 
 from . import __version__
-from .backends import BACKEND_NAMES
+from .cli_options import add_model_arguments, positive_int
 from .errors import ArniqaEdgeError
 from .imageio import load_image
-from .models import list_models
-from .models.registry import DEFAULT_MODEL
-from .features import PROTOCOLS
 from .scorer import Scorer
 
 log = logging.getLogger("arniqa_edge")
@@ -37,20 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--json", action="store_true",
                      help="print a JSON list, one object per image: path, score, raw_score, error")
     fmt.add_argument("--csv", action="store_true", help="print CSV with columns path,score,raw_score,error")
-    parser.add_argument("--model", default=DEFAULT_MODEL, choices=list_models(), help="model (default: %(default)s)")
-    parser.add_argument("--weights", metavar="FILE",
-                        help="encoder weights: .safetensors, or the official ARNIQA.pth with --model arniqa-r50 "
-                             "(default: the weights shipped for --model)")
-    parser.add_argument("--regressor", metavar="FILE",
-                        help="regressor: .safetensors, or an official regressor_<dataset>.pth "
-                             "(default: the one shipped for --model)")
-    parser.add_argument("--backend", default="auto", choices=BACKEND_NAMES,
-                        help="inference backend; auto picks the fastest installed one and logs it (default: auto)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
-    parser.add_argument("--protocol", default="whole", choices=list(PROTOCOLS),
-                        help="whole: full image + half scale; five_crop: the paper's center + corner crops "
-                             "(default: whole)")
-    parser.add_argument("--batch-size", type=int, default=8, help="images per backend call (default: 8)")
+    add_model_arguments(parser)
+    parser.add_argument("--batch-size", type=positive_int, default=8, help="images per backend call (default: 8)")
+    parser.add_argument("--reference", nargs="+", metavar="REF",
+                        help="score against these high-quality references of any content (CVRKD; put it after "
+                             "the images); --weights then names the CVRKD .safetensors (needs torch)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log which backend and device run")
     parser.add_argument("--version", action="version", version=f"arniqa-edge {__version__}")
     return parser
@@ -60,6 +48,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    if args.reference:
+        from .reference.cli import score_against_references
+
+        return score_against_references(args)
     try:
         scorer = Scorer(model=args.model, weights=args.weights, regressor=args.regressor, backend=args.backend,
                         device=args.device, protocol=args.protocol, batch_size=args.batch_size)

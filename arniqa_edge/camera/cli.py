@@ -23,10 +23,8 @@ from pathlib import Path
 from typing import Sequence
 
 from .. import __version__
-from ..backends import BACKEND_NAMES
+from ..cli_options import add_model_arguments
 from ..errors import ArniqaEdgeError
-from ..models import list_models
-from ..models.registry import DEFAULT_MODEL
 from ..scorer import Scorer
 from ..sources import Backoff, ReconnectingSource, open_capture, source_info, source_kind
 from .alerts import AlertConfig, AlertSet
@@ -94,11 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     service.add_argument("--reconnect-max-delay", type=float, default=30.0, help="(default: 30)")
 
     model = parser.add_argument_group("model")
-    model.add_argument("--model", default=DEFAULT_MODEL, choices=list_models(), help="model (default: %(default)s)")
-    model.add_argument("--weights", metavar="FILE", help="encoder weights (default: the shipped ones)")
-    model.add_argument("--regressor", metavar="FILE", help="regressor (default: the shipped one)")
-    model.add_argument("--backend", default="auto", choices=BACKEND_NAMES, help="inference backend (default: auto)")
-    model.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    add_model_arguments(model, protocol=False)
 
     parser.add_argument("-v", "--verbose", action="store_true", help="log reconnects, each event and a summary")
     parser.add_argument("--version", action="version", version=f"arniqa-edge {__version__}")

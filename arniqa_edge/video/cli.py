@@ -22,11 +22,8 @@ from pathlib import Path
 from typing import Sequence
 
 from .. import __version__
-from ..backends import BACKEND_NAMES
+from ..cli_options import add_model_arguments, positive_int
 from ..errors import ArniqaEdgeError
-from ..features import PROTOCOLS
-from ..models import list_models
-from ..models.registry import DEFAULT_MODEL
 from ..scorer import Scorer
 from ..sources import source_kind
 from .demo import SEGMENTS, make_demo_video
@@ -59,9 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sampling = parser.add_argument_group("which frames")
     choice = sampling.add_mutually_exclusive_group()
-    choice.add_argument("--stride", type=_positive_int, default=1, help="score every Nth frame (default: 1)")
+    choice.add_argument("--stride", type=positive_int, default=1, help="score every Nth frame (default: 1)")
     choice.add_argument("--fps", type=_positive_float, help="score this many frames per second of video")
-    sampling.add_argument("--max-frames", type=_positive_int, help="stop after scoring this many frames")
+    sampling.add_argument("--max-frames", type=positive_int, help="stop after scoring this many frames")
 
     outputs = parser.add_argument_group("outputs")
     outputs.add_argument("--out-dir", type=Path,
@@ -79,13 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
     outputs.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
 
     model = parser.add_argument_group("model")
-    model.add_argument("--model", default=DEFAULT_MODEL, choices=list_models(), help="model (default: %(default)s)")
-    model.add_argument("--weights", metavar="FILE", help="encoder weights (default: the shipped ones)")
-    model.add_argument("--regressor", metavar="FILE", help="regressor (default: the shipped one)")
-    model.add_argument("--backend", default="auto", choices=BACKEND_NAMES, help="inference backend (default: auto)")
-    model.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
-    model.add_argument("--protocol", default="whole", choices=list(PROTOCOLS), help="(default: whole)")
-    model.add_argument("--batch-size", type=_positive_int, default=8, help="frames per backend call (default: 8)")
+    add_model_arguments(model)
+    model.add_argument("--batch-size", type=positive_int, default=None,
+                       help="frames per backend call (default: 8 on a GPU; on a CPU as many as make ~1 MP, "
+                            "so one frame from 720p up)")
 
     parser.add_argument("-v", "--verbose", action="store_true", help="log the backend, the source and each output")
     parser.add_argument("--version", action="version", version=f"arniqa-edge {__version__}")
@@ -101,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         scorer = Scorer(model=args.model, weights=args.weights, regressor=args.regressor, backend=args.backend,
-                        device=args.device, protocol=args.protocol, batch_size=args.batch_size)
+                        device=args.device, protocol=args.protocol, batch_size=args.batch_size or 8)
         if args.demo:
             _make_demo(args)
         reader = VideoReader(args.source, stride=args.stride, fps=args.fps, max_frames=args.max_frames)
@@ -117,7 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
              reader.info.fps, scorer)
 
     with _sigterm_as_interrupt():
-        run_video(scorer, reader, report, sinks, progress=args.progress, keep_images=args.annotate)
+        run_video(scorer, reader, report, sinks, progress=args.progress, keep_images=args.annotate,
+                  batch_size=args.batch_size)
     _print_outcome(report, paths)
     return EXIT_STATUS[report.status]
 
@@ -194,13 +189,6 @@ def _print_outcome(report: VideoReport, paths: Sequence[Path]) -> None:
     if report.status != "complete":
         print(f"error: {report.message}; the outputs hold the {len(report)} frames scored before that",
               file=sys.stderr)
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
 
 
 def _positive_float(text: str) -> float:

@@ -16,17 +16,18 @@ log = logging.getLogger(__name__)
 
 
 def run_video(scorer: Scorer, reader: VideoReader, report: VideoReport, sinks: Sequence[ResultSink],
-              progress: bool = True, keep_images: bool = False) -> VideoReport:
+              progress: bool = True, keep_images: bool = False, batch_size: int | None = None) -> VideoReport:
     """Score `reader`'s frames into `report` and `sinks`; always closes the sinks.
 
     The run ends with report.status "complete"; "truncated" when a file stops
     before its announced length; "interrupted" on Ctrl-C (KeyboardInterrupt,
     wherever it was raised); "failed" on an error in the middle of the stream.
-    Every frame scored before the end is in the outputs.
+    Every frame scored before the end is in the outputs. batch_size: frames per
+    backend call (default: `pipeline.auto_batch_size`).
     """
     bar = _progress_bar(reader, enabled=progress)
     try:
-        for frame in score_frames(scorer, reader, keep_images=keep_images):
+        for frame in score_frames(scorer, reader, batch_size=batch_size, keep_images=keep_images):
             report.add(frame)
             for sink in sinks:
                 sink.add(frame)

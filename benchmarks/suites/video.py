@@ -130,9 +130,9 @@ def run(repeats: int = 2, warmup: int = 1) -> SuiteResult:
                     f"naive loop (torch {device}, 1 frame at a time)": (
                         lambda: naive_loop(naive_scorer, path), naive_scorer.backend.describe()),
                     # The same backend as the naive loop: what overlapping and batching alone are worth.
-                    f"pipelined (torch {device}, batch {BATCH_SIZE})": (
+                    f"pipelined (torch {device}, auto batch)": (
                         lambda: pipelined(torch_pipeline_scorer, path), torch_pipeline_scorer.backend.describe()),
-                    f"pipelined (backend auto, batch {BATCH_SIZE})": (
+                    "pipelined (backend auto, auto batch)": (
                         lambda: pipelined(pipeline_scorer, path), pipeline_scorer.backend.describe()),
                 }
                 fps = {}

@@ -1,0 +1,117 @@
+"""`ReferenceScorer`: quality of an image judged against high-quality references of other content.
+
+    scorer = ReferenceScorer("cvrkd-student.safetensors")
+    scorer.score("frame.jpg", references=["golden1.jpg", "golden2.jpg"])   # in [0, 1]
+
+The references need not show the same scene (CVRKD's non-aligned reference): for a
+camera, a few known-good frames of it. The score is the mean over the references of
+the network's prediction; image and references are each cut into the same
+deterministic grid of crops (`crops.grid_crops`). `prepare_references` encodes
+references once, for scoring many frames against the same golden set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..errors import BackendUnavailableError, InputImageError
+from ..imageio import MAX_PIXELS, ImageLike, describe, load_image
+from .crops import grid_crops
+from .weights import load_cvrkd
+
+
+@dataclass(frozen=True)
+class ReferencePrediction:
+    score: float                  #: mean over the references, in [0, 1], higher is better
+    raw_score: float              #: the same in label units (KADID MOS 1..5)
+    per_reference: tuple[float, ...]  #: raw score against each reference
+
+
+@dataclass(frozen=True)
+class ReferenceSet:
+    """References encoded once by `ReferenceScorer.prepare_references`."""
+
+    maps: Any                #: torch.Tensor (R, channels, grid, grid) on the scorer's device
+    names: tuple[str, ...]   #: how each reference was given (path, or a description of an array)
+
+
+class ReferenceScorer:
+    """Scores images against non-aligned references with a CVRKD network (torch, CPU or CUDA).
+
+    Args:
+        weights: a CVRKD `.safetensors` file written by `python -m training.cvrkd.train`.
+        device: "auto", "cpu", "cuda" or "cuda:N".
+        max_pixels: largest image decoded (a decompression-bomb guard).
+    """
+
+    def __init__(self, weights, device: str = "auto", max_pixels: int = MAX_PIXELS):
+        try:
+            import timm  # noqa: F401  (the backbone)
+            import torch
+        except ImportError as exc:
+            raise BackendUnavailableError(f"scoring against references needs torch and timm ({exc})") from None
+        from ..backends.torch_backend import resolve_torch_device
+
+        self._torch = torch
+        self.device = torch.device(resolve_torch_device(device))
+        self.net, self.metadata = load_cvrkd(weights)
+        self.net.to(self.device)
+        self.config = self.net.config
+        self.weights_path = weights
+        self.max_pixels = max_pixels
+        #: "student" (trained against other content) or "teacher" (trained against the aligned
+        #: pristine image: meaningful as a full-reference scorer only).
+        self.role = self.metadata["role"]
+
+    # -- public API ----------------------------------------------------------
+
+    def score(self, image: ImageLike, references, channels: str = "bgr") -> float:
+        """Quality of `image` in [0, 1] against `references` (paths, arrays, PIL images or a ReferenceSet)."""
+        return self.predict(image, references, channels).score
+
+    def predict(self, image: ImageLike, references, channels: str = "bgr") -> ReferencePrediction:
+        if not isinstance(references, ReferenceSet):
+            references = self.prepare_references(references, channels)
+        torch = self._torch
+        with torch.inference_mode():
+            lq_maps = self.net.level_maps(self._crops([image], channels, role="image"))
+            count = len(references.names)
+            raw = self.net.score_maps(lq_maps.expand(count, -1, -1, -1), references.maps).score
+        per_reference = tuple(float(v) for v in raw.float().cpu())
+        mean = float(np.mean(per_reference))
+        return ReferencePrediction(self._to_unit(mean), mean, per_reference)
+
+    def prepare_references(self, references: Sequence[ImageLike] | ImageLike,
+                           channels: str = "bgr") -> ReferenceSet:
+        """Encode references once (their backbone and projection maps) for many `score` calls."""
+        if isinstance(references, str) or not isinstance(references, Sequence):
+            references = [references]
+        if len(references) == 0:
+            raise InputImageError("no reference images given; pass at least one high-quality reference")
+        with self._torch.inference_mode():
+            maps = self.net.level_maps(self._crops(references, channels, role="reference"))
+        return ReferenceSet(maps, tuple(describe(r) for r in references))
+
+    def __repr__(self) -> str:
+        return (f"ReferenceScorer(weights={str(self.weights_path)!r}, role={self.role!r}, "
+                f"crops={self.config.crops}x{self.config.crop_size}px, device={str(self.device)!r})")
+
+    # -- internals -----------------------------------------------------------
+
+    def _crops(self, images: Sequence[ImageLike], channels: str, role: str):
+        batch = []
+        for image in images:
+            try:
+                frame, order = load_image(image, channels, max_pixels=self.max_pixels)
+            except InputImageError as exc:
+                raise InputImageError(f"{role} {exc}") from None
+            rgb = frame[:, :, ::-1] if order == "bgr" else frame
+            batch.append(grid_crops(rgb, self.config.crop_size, self.config.crops))
+        return self._torch.from_numpy(np.stack(batch)).to(self.device)
+
+    def _to_unit(self, raw: float) -> float:
+        low, high = self.config.score_low, self.config.score_high
+        return float(np.clip((raw - low) / (high - low), 0.0, 1.0))

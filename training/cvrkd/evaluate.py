@@ -1,0 +1,123 @@
+"""Evaluate CVRKD networks on the KADID proxy of held-out content, beside the NR scorer.
+
+    python -m training.cvrkd.evaluate --content ../shared/data/pristine/val --images 20 \\
+        runs/cvrkd/teacher/model.safetensors runs/cvrkd/student/model.safetensors \\
+        runs/cvrkd/student-nodistill/model.safetensors \\
+        --nr-weights lite0.safetensors --nr-regressor lite0.regressor.safetensors --out runs/cvrkd/table.md
+
+Every content image gets every graded distortion (label: KADID's mean MOS); the
+non-aligned reference of content i is content i + 1. Each network is scored with
+the aligned pristine reference (FR) and with the non-aligned one (NAR); the NR
+scorer (ARNIQA encoder + regressor) sees the distorted image alone. Reported: SRCC
+and PLCC against the labels.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from arniqa_edge.reference.weights import load_cvrkd
+
+from ..kadid_proxy import DEFAULT_LABELS
+from ..protocols import Correlations, correlations
+from .data import (EvalItem, GradedDistortion, distort, evaluation_batches, evaluation_items, graded_distortions,
+                   item_rng, load_content)
+
+REFERENCES = ("fr", "nar")
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    reference: str  #: "fr", "nar" or "none" (NR)
+    result: Correlations
+
+
+def predict(net, content: Sequence[np.ndarray], items: Sequence[EvalItem], reference: str, batch_size: int,
+            device: str | torch.device = "cpu") -> tuple[np.ndarray, np.ndarray]:
+    """(predictions, labels) of `net` on `items`, with the aligned ("fr") or other-content ("nar") reference."""
+    if reference not in REFERENCES:
+        raise ValueError(f"reference must be one of {REFERENCES}, got {reference!r}")
+    net.eval()
+    predictions, labels = [], []
+    with torch.inference_mode():
+        for batch in evaluation_batches(content, items, net.config.crops, net.config.crop_size, batch_size):
+            output = net(batch["lq"].to(device), batch[reference].to(device))
+            predictions.append(output.score.float().cpu().numpy())
+            labels.append(batch["score"].numpy())
+    return np.concatenate(predictions), np.concatenate(labels)
+
+
+def evaluate_network(net, content, items, batch_size: int, device="cpu",
+                     references: Sequence[str] = REFERENCES) -> dict[str, Correlations]:
+    return {reference: correlations(*predict(net, content, items, reference, batch_size, device))
+            for reference in references}
+
+
+def evaluate_nr(weights: Path, regressor: Path, content: Sequence[np.ndarray], items: Sequence[EvalItem],
+                device: str = "auto") -> Correlations:
+    """The no-reference ARNIQA scorer on the same distorted images (whole image, full + half scale)."""
+    from arniqa_edge import Scorer
+
+    scorer = Scorer(weights=weights, regressor=regressor, backend="torch", device=device)
+    images = [np.ascontiguousarray(distort(content[item.content], item.distortion, item_rng(item, 0))[:, :, ::-1])
+              for item in items]
+    raw = np.array([p.raw_score for p in scorer.predict_batch(images, channels="bgr")])
+    return correlations(raw, np.array([item.distortion.mos for item in items]))
+
+
+def markdown_table(rows: Sequence[Row], items: int) -> str:
+    lines = [f"KADID proxy, {items} distorted images", "",
+             "| model | reference | SRCC | PLCC |", "| --- | --- | ---: | ---: |"]
+    lines += [f"| {row.name} | {row.reference} | {row.result.srcc:.3f} | {row.result.plcc:.3f} |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.cvrkd.evaluate", description=__doc__.split("\n\n")[0])
+    parser.add_argument("models", nargs="+", type=Path, metavar="MODEL", help="CVRKD .safetensors files")
+    parser.add_argument("--content", type=Path, required=True, help="folder of held-out pristine images")
+    parser.add_argument("--images", type=int, default=20, help="content images, the first by name (default: 20)")
+    parser.add_argument("--short-side", type=int, default=384,
+                        help="downscale images whose short side is longer (default: %(default)s, as KADID-10k)")
+    parser.add_argument("--types", help="comma-separated distortions (default: the 23 with a KADID label)")
+    parser.add_argument("--labels", type=Path, default=DEFAULT_LABELS, help="KADID-10k.csv")
+    parser.add_argument("--nr-weights", type=Path, help="ARNIQA encoder, to add the no-reference baseline")
+    parser.add_argument("--nr-regressor", type=Path, help="its regressor")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--out", type=Path, help="also write the table to this markdown file")
+    args = parser.parse_args(argv)
+    if (args.nr_weights is None) != (args.nr_regressor is None):
+        parser.error("pass both --nr-weights and --nr-regressor, or neither")
+
+    content = load_content(args.content, args.short_side, args.images)
+    distortions: list[GradedDistortion] = graded_distortions(args.labels, args.types.split(",") if args.types else None)
+    items = evaluation_items(len(content), distortions)
+    rows = []
+    for path in args.models:
+        net, metadata = load_cvrkd(path)
+        name = f"{path.parent.name}/{path.name} ({metadata['role']})"
+        for reference, result in evaluate_network(net.to(args.device), content, items, args.batch_size,
+                                                  args.device).items():
+            rows.append(Row(name, reference, result))
+    if args.nr_weights is not None:
+        rows.append(Row(f"NR {args.nr_weights.name}", "none",
+                        evaluate_nr(args.nr_weights, args.nr_regressor, content, items, args.device)))
+    table = markdown_table(rows, len(items))
+    sys.stdout.write(table)
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,130 @@
+"""Export a CVRKD network to ONNX as two graphs, the split that lets references be encoded once.
+
+    python -m training.cvrkd.export runs/cvrkd/student/model.safetensors --out runs/cvrkd/onnx
+
+- `<stem>.maps.onnx`: `crops` (N * P, 3, S, S) normalised grid crops, the P crops of
+  each image consecutive -> `maps` (N, P * level_channels * L, grid, grid): the
+  backbone and level projections. (Flat crops: after a reshape inside the graph the
+  TorchScript exporter loses S x S, which adaptive pooling needs.)
+- `<stem>.score.onnx`: `lq_maps`, `ref_maps` (N, same) -> `score` (N,) in label units.
+
+On a camera, the golden frames go through the first graph once; each new frame
+through the first graph, then the second against every stored reference (the
+scores are averaged, as `arniqa_edge.reference.ReferenceScorer` does). The batch is
+dynamic; P and S are fixed by the network's configuration, whose JSON is copied
+into both graphs' metadata (`cvrkd_config`). Exported with the TorchScript-based
+exporter at opset 18, as `export.onnx` exports the NR encoders, and checked
+against torch with onnxruntime.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from arniqa_edge.errors import ArniqaEdgeError
+from arniqa_edge.reference.weights import load_cvrkd
+
+OPSET = 18
+
+
+class _LevelMaps(nn.Module):
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, crops: torch.Tensor) -> torch.Tensor:
+        return self.net.stacked_maps(crops)
+
+
+class _Score(nn.Module):
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, lq_maps: torch.Tensor, ref_maps: torch.Tensor) -> torch.Tensor:
+        return self.net.score_maps(lq_maps, ref_maps).score
+
+
+def export_cvrkd_onnx(weights: str | Path, out_dir: str | Path) -> tuple[Path, Path]:
+    """Write the maps and score graphs of a CVRKD weights file; returns their paths."""
+    import onnx
+
+    net, metadata = load_cvrkd(weights)
+    config = net.config
+    _check_pooling_exports(net)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = Path(weights).stem
+    crops = torch.randn(2 * config.crops, 3, config.crop_size, config.crop_size)
+    with torch.no_grad():
+        maps = net.stacked_maps(crops)
+    graphs = {
+        out_dir / f"{stem}.maps.onnx": (_LevelMaps(net), (crops,), ["crops"], ["maps"]),
+        out_dir / f"{stem}.score.onnx": (_Score(net), (maps, maps.flip(0)), ["lq_maps", "ref_maps"], ["score"]),
+    }
+    for path, (module, example, inputs, outputs) in graphs.items():
+        axes = {name: {0: "batch"} for name in inputs + outputs}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # the exporter's own deprecation notice
+            torch.onnx.export(module.eval(), example, str(path), dynamo=False, opset_version=OPSET,
+                              input_names=inputs, output_names=outputs, dynamic_axes=axes, do_constant_folding=True)
+        model = onnx.load(str(path))
+        onnx.helper.set_model_props(model, {"cvrkd_config": config.to_json(), "role": metadata["role"]})
+        onnx.checker.check_model(model, full_check=True)
+        onnx.save(model, str(path))
+    maps_path, score_path = graphs
+    return maps_path, score_path
+
+
+def _check_pooling_exports(net) -> None:
+    """The exporter writes adaptive pooling as AveragePool, so each level must be a multiple of the grid."""
+    config = net.config
+    with torch.no_grad():
+        sizes = [level.shape[-1] for level in net.backbone(torch.zeros(1, 3, config.crop_size, config.crop_size))]
+    if any(size % config.grid for size in sizes):
+        raise ValueError(f"cannot export: at crop size {config.crop_size} the backbone levels are {sizes} px, "
+                         f"not all multiples of the {config.grid} x {config.grid} grid (224 px crops are)")
+
+
+def flat_crops(crops: np.ndarray) -> np.ndarray:
+    """(N, P, 3, S, S) -> the (N * P, 3, S, S) float32 input of the maps graph."""
+    return np.ascontiguousarray(crops.reshape(-1, *crops.shape[2:]), dtype=np.float32)
+
+
+def onnx_score(maps_path: str | Path, score_path: str | Path, lq_crops: np.ndarray,
+               ref_crops: np.ndarray) -> np.ndarray:
+    """Scores of (N, P, 3, S, S) LQ crops against as many reference crops, with onnxruntime (CPU)."""
+    import onnxruntime as ort
+
+    providers = ["CPUExecutionProvider"]
+    maps = ort.InferenceSession(str(maps_path), providers=providers)
+    score = ort.InferenceSession(str(score_path), providers=providers)
+    lq_maps, = maps.run(None, {"crops": flat_crops(lq_crops)})
+    ref_maps, = maps.run(None, {"crops": flat_crops(ref_crops)})
+    return score.run(None, {"lq_maps": lq_maps, "ref_maps": ref_maps})[0]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.cvrkd.export", description=__doc__.split("\n\n")[0])
+    parser.add_argument("weights", type=Path, help="CVRKD .safetensors")
+    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    args = parser.parse_args(argv)
+    try:
+        paths = export_cvrkd_onnx(args.weights, args.out)
+    except (ArniqaEdgeError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for path in paths:
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,209 @@
+"""Train CVRKD-IQA: the FR teacher, then the NAR student with or without distillation.
+
+    python -m training.cvrkd.train teacher --data ../shared/data/pristine/train --out runs/cvrkd/teacher
+    python -m training.cvrkd.train student --teacher runs/cvrkd/teacher/model.safetensors \\
+        --data ../shared/data/pristine/train --out runs/cvrkd/student
+    python -m training.cvrkd.train student --no-distill --teacher runs/cvrkd/teacher/model.safetensors \\
+        --data ../shared/data/pristine/train --out runs/cvrkd/student-nodistill
+
+The teacher learns quality from (LQ, aligned pristine) pairs; the student from
+(LQ, pristine of other content), with loss = L1(score) + w * sum of MSEs between
+its difference-encoder blocks and the frozen teacher's on the aligned pair. The
+student always takes the teacher's architecture, so that `--no-distill` (the
+ablation) differs from the distilled student in the loss alone.
+
+A run is one pass over `--steps` x `--batch-size` random triplets
+(`data.TripletDataset`). It writes <out>/model.safetensors (configuration and
+provenance in the metadata), <out>/log.csv, and with `--val` <out>/eval.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import shlex
+import sys
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader
+
+from arniqa_edge.backends.torch_backend import resolve_torch_device
+from arniqa_edge.errors import ArniqaEdgeError
+from arniqa_edge.reference.config import CVRKDConfig
+from arniqa_edge.reference.weights import load_cvrkd, save_cvrkd
+
+from ..kadid_proxy import DEFAULT_LABELS
+from .data import TripletDataset, evaluation_items, graded_distortions, load_content, normalize_on_device
+from .evaluate import evaluate_network
+from .model import build_cvrkd, distillation_loss, score_loss
+
+log = logging.getLogger(__name__)
+
+MODEL_FILE = "model.safetensors"
+LOG_COLUMNS = ["step", "loss", "score_loss", "distill_loss", "lr", "seconds"]
+#: CVRKDConfig fields a teacher's command line may set.
+ARCHITECTURE_FLAGS = ("crops", "crop_size", "level_channels", "mixer_dim", "lq_depth", "diff_depth")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m training.cvrkd.train", description=__doc__.split("\n\n")[0])
+    parser.add_argument("role", choices=["teacher", "student"],
+                        help="teacher: FR, with the aligned pristine reference; student: NAR, with references "
+                             "of other content")
+    parser.add_argument("--data", type=Path, required=True, help="folder of pristine training images")
+    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    parser.add_argument("--teacher", type=Path, help="student: the trained teacher's model.safetensors")
+    parser.add_argument("--no-distill", action="store_true", help="student: score loss only (the ablation)")
+    parser.add_argument("--distill-weight", type=float, default=1.0, help="weight of the distillation loss")
+    parser.add_argument("--distill-layers", type=int,
+                        help="last difference-encoder blocks distilled (default: all, as the paper)")
+
+    arch = parser.add_argument_group("network (architecture: teacher only; a student takes its teacher's)")
+    defaults = CVRKDConfig()
+    for field in ARCHITECTURE_FLAGS:
+        arch.add_argument(f"--{field.replace('_', '-')}", type=int,
+                          help=f"CVRKDConfig.{field} (default: {getattr(defaults, field)})")
+    arch.add_argument("--init", default="imagenet",
+                      help="frozen backbone: imagenet, random (tests), or an ARNIQA encoder .safetensors of the "
+                           "same architecture, e.g. our pretrained lite0 (default: imagenet)")
+
+    data = parser.add_argument_group("data")
+    data.add_argument("--images", type=int, help="use the first N images of --data (default: all)")
+    data.add_argument("--short-side", type=int, default=384,
+                      help="downscale images whose short side is longer (default: %(default)s, as KADID-10k)")
+    data.add_argument("--types", help="comma-separated distortions (default: the 23 with a KADID label)")
+    data.add_argument("--labels", type=Path, default=DEFAULT_LABELS, help="KADID-10k.csv")
+    data.add_argument("--workers", type=int, default=0, help="DataLoader worker processes (default: 0)")
+    data.add_argument("--val", type=Path, help="held-out pristine folder: evaluate on its KADID proxy at the end")
+    data.add_argument("--val-images", type=int, default=20)
+
+    optim = parser.add_argument_group("optimisation")
+    optim.add_argument("--steps", type=int, default=2000)
+    optim.add_argument("--batch-size", type=int, default=16)
+    optim.add_argument("--lr", type=float, default=1e-4, help="peak learning rate, cosine decay to 0")
+    optim.add_argument("--weight-decay", type=float, default=5e-4, help="Adam weight decay (the paper's)")
+    optim.add_argument("--max-minutes", type=float, help="stop early (and save) after this long")
+    optim.add_argument("--device", default="auto")
+    optim.add_argument("--bf16", action="store_true", help="bfloat16 autocast (CUDA)")
+    optim.add_argument("--save-fp16", action="store_true",
+                       help="store the weights as float16 (half the file; default config: 38 MB instead of 77)")
+    optim.add_argument("--seed", type=int, default=0)
+    optim.add_argument("--log-every", type=int, default=20)
+    return parser
+
+
+def resolve_networks(args, device: torch.device):
+    """(network to train, frozen teacher or None) for the role the arguments ask for."""
+    teacher = None
+    architecture = {field: getattr(args, field) for field in ARCHITECTURE_FLAGS if getattr(args, field) is not None}
+    if args.role == "teacher":
+        if args.teacher or args.no_distill:
+            raise ValueError("--teacher and --no-distill are student options")
+        config = CVRKDConfig(**architecture)
+    else:
+        if args.teacher is None:
+            raise ValueError("a student needs --teacher (its architecture, and the distillation targets)")
+        if architecture:
+            flags = ", ".join(f"--{field.replace('_', '-')}" for field in architecture)
+            raise ValueError(f"a student takes its teacher's architecture; drop {flags}")
+        teacher, metadata = load_cvrkd(args.teacher)
+        if metadata["role"] != "teacher":
+            raise ValueError(f"{args.teacher} is a {metadata['role']}, not a teacher")
+        config = teacher.config
+        teacher = teacher.to(device).requires_grad_(False)
+        if args.no_distill:
+            teacher = None
+    # Seeded here, after any teacher is built, so the initialisation depends on the seed alone.
+    torch.manual_seed(args.seed)
+    net = build_cvrkd(config, args.init).to(device)
+    return net, teacher
+
+
+def losses(net, teacher, batch: dict[str, torch.Tensor], reference: str, layers: int
+           ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(score loss, distillation loss) of one batch; without a teacher the second is 0."""
+    output = net(batch["lq"], batch[reference])
+    if teacher is None:
+        return score_loss(output, batch["score"]), torch.zeros((), device=batch["lq"].device)
+    with torch.no_grad():
+        target = teacher(batch["lq"], batch["fr"])  # the teacher always sees the aligned reference
+    return score_loss(output, batch["score"]), distillation_loss(output, target, layers)
+
+
+def train(args, command: str = "") -> Path:
+    device = torch.device(resolve_torch_device(args.device))
+    net, teacher = resolve_networks(args, device)
+    config = net.config
+    layers = args.distill_layers or config.diff_depth
+    distortions = graded_distortions(args.labels, args.types.split(",") if args.types else None)
+    content = load_content(args.data, args.short_side, args.images)
+    dataset = TripletDataset(content, distortions, config.crops, config.crop_size,
+                             length=args.steps * args.batch_size, seed=args.seed)
+    loader = DataLoader(dataset, batch_size=args.batch_size, num_workers=args.workers,
+                        pin_memory=device.type == "cuda", persistent_workers=args.workers > 0)
+    trainable = [p for p in net.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(trainable, lr=args.lr, weight_decay=args.weight_decay)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.steps)
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if args.bf16 and device.type == "cuda" else nullcontext()
+    reference = "fr" if args.role == "teacher" else "nar"
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    started, step = time.monotonic(), 0
+    with open(args.out / "log.csv", "w", newline="") as log_file:
+        writer = csv.DictWriter(log_file, fieldnames=LOG_COLUMNS)
+        writer.writeheader()
+        net.train()
+        for step, batch in enumerate(loader, start=1):
+            batch = {key: value.to(device, non_blocking=True) for key, value in batch.items()}
+            batch.update({key: normalize_on_device(batch[key]) for key in ("lq", "fr", "nar")})
+            with autocast:
+                scored, distilled = losses(net, teacher, batch, reference, layers)
+                loss = scored + args.distill_weight * distilled
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            minutes = (time.monotonic() - started) / 60
+            if step % args.log_every == 0 or step == args.steps:
+                writer.writerow({"step": step, "loss": f"{loss.item():.5f}", "score_loss": f"{scored.item():.5f}",
+                                 "distill_loss": f"{distilled.item():.5f}", "lr": f"{schedule.get_last_lr()[0]:.3g}",
+                                 "seconds": f"{minutes * 60:.1f}"})
+                log_file.flush()
+                log.info("step %d/%d loss %.4f (score %.4f, distill %.4f)", step, args.steps, loss.item(),
+                         scored.item(), distilled.item())
+            if args.max_minutes is not None and minutes >= args.max_minutes:
+                log.warning("stopping at step %d of %d: --max-minutes %.1f reached", step, args.steps,
+                            args.max_minutes)
+                break
+
+    path = save_cvrkd(net, args.out / MODEL_FILE, args.role, half=args.save_fp16, steps=step,
+                      distilled=teacher is not None, teacher=args.teacher or "", init=args.init, seed=args.seed,
+                      data=args.data, command=command)
+    if args.val is not None:
+        val = load_content(args.val, args.short_side, args.val_images)
+        results = evaluate_network(net, val, evaluation_items(len(val), distortions), args.batch_size, device)
+        (args.out / "eval.json").write_text(json.dumps(
+            {reference: vars(result) for reference, result in results.items()}, indent=2) + "\n")
+    return path
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        path = train(args, command=shlex.join(["python", "-m", "training.cvrkd.train", *argv]))
+    except (ValueError, OSError, ArniqaEdgeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
