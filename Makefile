@@ -11,7 +11,7 @@ DEMO := demo_out
 ARNIQA_EDGE_CUDA ?= $(if $(shell command -v nvcc 2>/dev/null),ON,auto)
 export ARNIQA_EDGE_CUDA
 
-.PHONY: demo test install bench clean
+.PHONY: demo test install bench carry clean
 
 install: $(VENV)/.installed
 
@@ -39,6 +39,10 @@ $(DEMO)/lite0-imagenet.regressor.safetensors: $(DEMO)/lite0-imagenet.safetensors
 demo: $(DEMO)/lite0-imagenet.regressor.safetensors
 	$(PY) -m arniqa_edge.video --demo --out-dir $(DEMO)/video --no-progress \
 		--weights $(DEMO)/lite0-imagenet.safetensors --regressor $(DEMO)/lite0-imagenet.regressor.safetensors
+
+# what a GPU training run carries to the device machine (< 64 MiB)
+carry: install
+	$(PY) -m training.carry --data $(SHARED_DATA) --out .carry
 
 bench: install
 	$(PY) -m benchmarks preprocess

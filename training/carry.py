@@ -1,0 +1,80 @@
+"""Pack what a GPU training run needs into one folder small enough to carry.
+
+A remote GPU machine gets the repository plus at most 64 MiB of extra files, and
+the pristine training photos take 128 MB as stored. Resized so the short side is
+at most 384 px (the size of ARNIQA's KADIS-700k training images) and saved as
+JPEG q95 they take about 41 MB:
+
+    python -m training.carry --out .carry            # or: make carry
+
+writes .carry/pristine384/train/ (all training photos), .carry/pristine384/val/
+(the first --val-images validation photos) and .carry/KADID-10k.csv, and prints
+the total size. Then, on the GPU machine:
+
+    python -m training.pretrain --config configs/pretrain_lite0.yaml \\
+        --data .carry/pristine384/train --out .carry/runs/pretrain-lite0 --max-minutes 8.5
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+import cv2
+from tqdm import tqdm
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
+CARRY_LIMIT = 64 * 2**20
+
+
+def shrink(source: Path, target: Path, short_side: int, quality: int) -> None:
+    """Area-downscale so the short side is at most `short_side`, save as JPEG."""
+    image = cv2.imread(str(source), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f"{source}: cannot read image")
+    height, width = image.shape[:2]
+    scale = short_side / min(height, width)
+    if scale < 1:
+        image = cv2.resize(image, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+    if not cv2.imwrite(str(target), image, [cv2.IMWRITE_JPEG_QUALITY, quality]):
+        raise OSError(f"{target}: cannot write")
+
+
+def pack(data: Path, out: Path, val_images: int, short_side: int = 384, quality: int = 95) -> int:
+    """Write the carry folder; returns its size in bytes."""
+    for split, limit in (("train", None), ("val", val_images)):
+        files = sorted(p for p in (data / "pristine" / split).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise ValueError(f"{data / 'pristine' / split}: no images")
+        target = out / f"pristine{short_side}" / split
+        target.mkdir(parents=True, exist_ok=True)
+        for path in tqdm(files[:limit], desc=split, unit="img", disable=None):
+            shrink(path, target / f"{path.stem}.jpg", short_side, quality)
+    shutil.copy2(data / "labels" / "KADID-10k.csv", out / "KADID-10k.csv")
+    return sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.carry", description=__doc__.split("\n\n")[0],
+                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--data", type=Path, default=SHARED_DATA, help="the shared data folder (default: %(default)s)")
+    parser.add_argument("--out", type=Path, default=Path(".carry"), help="carry folder (git-ignored; default: .carry)")
+    parser.add_argument("--val-images", type=int, default=20, help="validation photos to include (default: 20)")
+    parser.add_argument("--short-side", type=int, default=384)
+    parser.add_argument("--quality", type=int, default=95)
+    args = parser.parse_args(argv)
+    try:
+        size = pack(args.data, args.out, args.val_images, args.short_side, args.quality)
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    note = "" if size < CARRY_LIMIT else " — over the 64 MiB a device call carries: use fewer images"
+    print(f"wrote {args.out}: {size / 2**20:.1f} MiB{note}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
