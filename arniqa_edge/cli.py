@@ -61,13 +61,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.info("scoring with %r", scorer)
 
     rows = _score_files(scorer, args.images)
-    _print_rows(rows, "json" if args.json else "csv" if args.csv else "text")
+    print_rows(rows, "json" if args.json else "csv" if args.csv else "text")
     return 1 if any(row["error"] for row in rows) else 0
 
 
 def _score_files(scorer: Scorer, paths: Sequence[str]) -> list[dict]:
     """Score in chunks of the batch size; a file that fails gets its own error and the rest go on."""
-    rows = [{"path": path, "score": None, "raw_score": None, "error": None} for path in paths]
+    rows = [new_row(path) for path in paths]
     for start in range(0, len(rows), scorer.batch_size):
         chunk = rows[start:start + scorer.batch_size]
         loaded = []
@@ -75,7 +75,7 @@ def _score_files(scorer: Scorer, paths: Sequence[str]) -> list[dict]:
             try:
                 loaded.append((row, load_image(row["path"], max_pixels=scorer.max_pixels)))
             except ArniqaEdgeError as exc:
-                _fail(row, exc)
+                fail_row(row, exc)
         try:
             predictions = _predict_same_channels(scorer, [image for _, image in loaded])
         except ArniqaEdgeError:  # find out which file it was, one at a time
@@ -84,11 +84,11 @@ def _score_files(scorer: Scorer, paths: Sequence[str]) -> list[dict]:
                 try:
                     predictions.extend(_predict_same_channels(scorer, [image]))
                 except ArniqaEdgeError as exc:
-                    _fail(row, exc)
+                    fail_row(row, exc)
                     predictions.append(None)
         for (row, _), prediction in zip(loaded, predictions):
             if prediction is not None:
-                row.update(score=round(prediction.score, 6), raw_score=round(prediction.raw_score, 6))
+                set_prediction(row, prediction)
     return rows
 
 
@@ -97,12 +97,21 @@ def _predict_same_channels(scorer: Scorer, images: list) -> list:
     return scorer.predict_batch([frame for frame, _ in images], channels="bgr")
 
 
-def _fail(row: dict, exc: Exception) -> None:
+def new_row(path: str) -> dict:
+    """One result row of the image CLIs (text, --json, --csv)."""
+    return {"path": path, "score": None, "raw_score": None, "error": None}
+
+
+def set_prediction(row: dict, prediction) -> None:
+    row.update(score=round(prediction.score, 6), raw_score=round(prediction.raw_score, 6))
+
+
+def fail_row(row: dict, exc: Exception) -> None:
     row["error"] = str(exc)
     print(f"error: {exc}", file=sys.stderr)
 
 
-def _print_rows(rows: list[dict], fmt: str) -> None:
+def print_rows(rows: list[dict], fmt: str) -> None:
     if fmt == "json":
         json.dump(rows, sys.stdout, indent=2)
         sys.stdout.write("\n")

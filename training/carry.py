@@ -25,6 +25,8 @@ from pathlib import Path
 import cv2
 from tqdm import tqdm
 
+from .photos import read_bgr, shrink_short_side
+
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 CARRY_LIMIT = 64 * 2**20
@@ -32,13 +34,7 @@ CARRY_LIMIT = 64 * 2**20
 
 def shrink(source: Path, target: Path, short_side: int, quality: int) -> None:
     """Area-downscale so the short side is at most `short_side`, save as JPEG."""
-    image = cv2.imread(str(source), cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError(f"{source}: cannot read image")
-    height, width = image.shape[:2]
-    scale = short_side / min(height, width)
-    if scale < 1:
-        image = cv2.resize(image, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+    image = shrink_short_side(read_bgr(source), short_side)
     if not cv2.imwrite(str(target), image, [cv2.IMWRITE_JPEG_QUALITY, quality]):
         raise OSError(f"{target}: cannot write")
 

@@ -30,6 +30,7 @@ from tqdm import tqdm
 from .degradation.images import to_bgr_uint8
 from .degradation.reference import apply_distortion
 from .degradation.registry import DISTORTIONS, DistortionSpec, get_spec
+from .photos import read_bgr, shrink_short_side
 
 DEFAULT_LABELS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "labels" / "KADID-10k.csv"
 _KADID_NAME = re.compile(r"I(\d+)_(\d+)_(\d+)\.\w+$")
@@ -55,13 +56,7 @@ def proxy_distortions() -> list[DistortionSpec]:
 
 def prepare_content(path: Path, size: int) -> np.ndarray:
     """Read an image as RGB, scale its short side to `size` (area filter) and center-crop a square."""
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError(f"{path}: cannot read image")
-    height, width = image.shape[:2]
-    scale = size / min(height, width)
-    if scale < 1:
-        image = cv2.resize(image, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+    image = shrink_short_side(read_bgr(path), size)
     height, width = image.shape[:2]
     top, left = (height - size) // 2, (width - size) // 2
     if top < 0 or left < 0:

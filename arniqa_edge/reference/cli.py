@@ -13,16 +13,15 @@ import logging
 import sys
 
 from ..errors import ArniqaEdgeError, WeightsError
-from ..models.registry import DEFAULT_MODEL
 
 log = logging.getLogger("arniqa_edge")
 
-#: No-reference options that mean nothing to a reference scorer, with their defaults.
-NR_ONLY_OPTIONS = {"model": DEFAULT_MODEL, "regressor": None, "backend": "auto", "protocol": "whole"}
+#: No-reference options that mean nothing to a reference scorer (refused unless left at their defaults).
+NR_ONLY_OPTIONS = ("model", "regressor", "backend", "protocol")
 
 
 def score_against_references(args: argparse.Namespace) -> int:
-    from ..cli import _print_rows
+    from ..cli import fail_row, new_row, print_rows, set_prediction
     from .scorer import ReferenceScorer
 
     try:
@@ -36,15 +35,13 @@ def score_against_references(args: argparse.Namespace) -> int:
 
     rows = []
     for path in args.images:
-        row = {"path": path, "score": None, "raw_score": None, "error": None}
+        row = new_row(path)
         try:
-            prediction = scorer.predict(path, references)
-            row.update(score=round(prediction.score, 6), raw_score=round(prediction.raw_score, 6))
+            set_prediction(row, scorer.predict(path, references))
         except ArniqaEdgeError as exc:
-            row["error"] = str(exc)
-            print(f"error: {exc}", file=sys.stderr)
+            fail_row(row, exc)
         rows.append(row)
-    _print_rows(rows, "json" if args.json else "csv" if args.csv else "text")
+    print_rows(rows, "json" if args.json else "csv" if args.csv else "text")
     return 1 if any(row["error"] for row in rows) else 0
 
 
@@ -52,6 +49,9 @@ def _check_options(args: argparse.Namespace) -> None:
     if args.weights is None:
         raise WeightsError("--reference needs --weights CVRKD.safetensors (a student trained with "
                            "python -m training.cvrkd.train); no reference model ships with arniqa-edge")
-    given = [f"--{name}" for name, default in NR_ONLY_OPTIONS.items() if getattr(args, name) != default]
+    from ..cli import build_parser
+
+    parser = build_parser()
+    given = [f"--{name}" for name in NR_ONLY_OPTIONS if getattr(args, name) != parser.get_default(name)]
     if given:
         raise ArniqaEdgeError(f"{', '.join(given)} apply to no-reference scoring, not with --reference")

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
-import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset
@@ -31,6 +30,7 @@ from ..degradation.images import to_uint8
 from ..degradation.reference import apply_distortion
 from ..kadid_proxy import DEFAULT_LABELS, kadid_level_mos, proxy_distortions
 from ..pairs import list_images
+from ..photos import read_bgr, shrink_short_side
 
 LEVELS = (1, 2, 3, 4, 5)
 
@@ -71,13 +71,7 @@ def load_content(folder: str | Path, short_side: int, limit: int | None = None) 
 
 
 def _read_rgb(path: Path, short_side: int) -> np.ndarray:
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise ValueError(f"{path}: cannot read image")
-    scale = short_side / min(bgr.shape[:2])
-    if scale < 1:
-        bgr = cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    return np.ascontiguousarray(bgr[:, :, ::-1])
+    return np.ascontiguousarray(shrink_short_side(read_bgr(path), short_side)[:, :, ::-1])
 
 
 def distort(rgb: np.ndarray, distortion: GradedDistortion, rng: np.random.Generator) -> np.ndarray:
