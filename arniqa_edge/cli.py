@@ -36,9 +36,15 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--csv", action="store_true", help="print CSV with columns path,score,raw_score,error")
     add_model_arguments(parser)
     parser.add_argument("--batch-size", type=positive_int, default=8, help="images per backend call (default: 8)")
-    parser.add_argument("--reference", nargs="+", metavar="REF",
-                        help="score against these high-quality references of any content (CVRKD; put it after "
-                             "the images); --weights then names the CVRKD .safetensors (needs torch)")
+    reference = parser.add_argument_group(
+        "against references (CVRKD)", "score against high-quality images of any content, e.g. golden frames of "
+        "the same camera, instead of on the image alone; --backend (auto, onnxruntime or torch) and --device apply")
+    reference.add_argument("--reference", nargs="+", metavar="REF",
+                           help="the reference images (put the option after the images); needs --reference-model")
+    reference.add_argument("--reference-model", metavar="PATH",
+                           help="CVRKD student: .safetensors from python -m training.cvrkd.train (torch), or its "
+                                "graphs from python -m training.cvrkd.export (onnxruntime, no torch): "
+                                "<stem>.maps.onnx with <stem>.score.onnx beside it, or their folder")
     parser.add_argument("-v", "--verbose", action="store_true", help="log which backend and device run")
     parser.add_argument("--version", action="version", version=f"arniqa-edge {__version__}")
     return parser
@@ -48,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    if args.reference:
+    if args.reference or args.reference_model:
         from .reference.cli import score_against_references
 
         return score_against_references(args)

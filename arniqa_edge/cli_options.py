@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from .backends import BACKEND_NAMES
+from .errors import ArniqaEdgeError, WeightsError
 from .features import PROTOCOLS
+from .golden import GoldenReferences
 from .models import list_models
 from .models.registry import DEFAULT_MODEL
 
@@ -34,3 +37,32 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return value
+
+
+#: What --reference-model takes, in every tool that scores against references.
+REFERENCE_MODEL_HELP = ("CVRKD student: .safetensors from python -m training.cvrkd.train (torch), or its graphs from "
+                        "python -m training.cvrkd.export (onnxruntime, no torch): <stem>.maps.onnx with "
+                        "<stem>.score.onnx beside it, or their folder; runs on --backend (auto, onnxruntime or "
+                        "torch) and --device. No reference model ships yet")
+
+
+def add_reference_arguments(parser) -> None:
+    """--reference-dir and --reference-model: score every frame against golden frames too (CVRKD)."""
+    parser.add_argument("--reference-dir", type=Path, metavar="DIR",
+                        help="also score every frame against the known-good images in DIR (every image file in "
+                             "it, sorted), e.g. golden frames of the same camera; needs --reference-model")
+    parser.add_argument("--reference-model", type=Path, metavar="PATH", help=REFERENCE_MODEL_HELP)
+
+
+def open_golden_references(args: argparse.Namespace):
+    """The GoldenReferences that --reference-dir/--reference-model ask for, encoded once; None without them."""
+    if args.reference_dir is None:
+        if args.reference_model is not None:
+            raise ArniqaEdgeError("--reference-model is used with --reference-dir DIR (the golden images to score "
+                                  "against); give both or neither")
+        return None
+    if args.reference_model is None:
+        raise WeightsError("--reference-dir needs --reference-model PATH: no reference model ships with "
+                           "arniqa-edge yet; train a CVRKD student with python -m training.cvrkd.train and pass "
+                           "its .safetensors (or its graphs from python -m training.cvrkd.export)")
+    return GoldenReferences.open(args.reference_model, args.reference_dir, backend=args.backend, device=args.device)

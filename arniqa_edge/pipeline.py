@@ -2,6 +2,8 @@
 
     decode thread ──▶ [bounded queue] ──▶ preprocess thread ──▶ [bounded queue] ──▶ caller's thread:
     (iterates frames)                      (_C op, GIL released)                       batch, encode, regress
+                                                                                       (+ score against the
+                                                                                       golden references)
 
 Each stage runs while the next one works, so on a CPU the decoder and the
 preprocessing fill the gaps of the backend, and on a GPU the host work hides
@@ -17,7 +19,7 @@ from __future__ import annotations
 import queue
 import threading
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -38,6 +40,8 @@ class ScoredFrame:
     score: float        #: quality in [0, 1], higher is better
     raw_score: float    #: the regressor's output in its label units
     image: np.ndarray | None = None  #: the frame, when the pipeline was asked to keep it
+    reference_score: float | None = None      #: quality against the golden references, in [0, 1]
+    reference_raw_score: float | None = None  #: the same in the reference model's label units
 
 
 _END = object()
@@ -107,13 +111,16 @@ def _drain(source: queue.Queue, stop: threading.Event) -> Iterator:
 
 
 def score_frames(scorer: Scorer, frames: Iterable[Frame], batch_size: int | None = None, depth: int = 2,
-                 keep_images: bool = False, channels: str = "bgr") -> Iterator[ScoredFrame]:
+                 keep_images: bool = False, channels: str = "bgr",
+                 reference: Callable[[np.ndarray], Any] | None = None) -> Iterator[ScoredFrame]:
     """Score a stream of frames with decoding, preprocessing and inference overlapped.
 
     batch_size: frames per backend call (default: `auto_batch_size` for the first frame).
     depth: batches each queue holds; memory stays under about
         (2 * depth + 1) * batch_size frames and their preprocessed tensors.
     keep_images: attach each frame's pixels to its result (to draw on it).
+    reference: also score each frame with this, e.g. `GoldenReferences.predict`: a uint8 BGR
+        frame -> a prediction with `score` and `raw_score`; run beside the encoder, frame by frame.
     """
     extractor = scorer.extractor
     queue_size = depth * (batch_size or scorer.batch_size)
@@ -136,30 +143,35 @@ def score_frames(scorer: Scorer, frames: Iterable[Frame], batch_size: int | None
         batch: list = []
         for item in _drain(prepared, stop):
             if isinstance(item, _Failure):
-                yield from _infer(scorer, batch, keep_images)
+                yield from _infer(scorer, batch, keep_images, reference, channels)
                 raise item.error
             if batch and batch[0][1][0].shape != item[1][0].shape:  # the frame size changed mid-stream
-                yield from _infer(scorer, batch, keep_images)
+                yield from _infer(scorer, batch, keep_images, reference, channels)
                 batch = []
             if not batch:
                 limit = batch_size or auto_batch_size(scorer, item[0].image.shape)
             batch.append(item)
             if len(batch) >= limit:
-                yield from _infer(scorer, batch, keep_images)
+                yield from _infer(scorer, batch, keep_images, reference, channels)
                 batch = []
-        yield from _infer(scorer, batch, keep_images)
+        yield from _infer(scorer, batch, keep_images, reference, channels)
     finally:
         stop.set()
         for stage in stages:
             stage.join(timeout=5)
 
 
-def _infer(scorer: Scorer, batch: list, keep_images: bool) -> Iterator[ScoredFrame]:
+def _infer(scorer: Scorer, batch: list, keep_images: bool, reference: Callable[[np.ndarray], Any] | None,
+           channels: str) -> Iterator[ScoredFrame]:
     if not batch:
         return
     full = np.concatenate([inputs[0] for _, inputs in batch])
     half = np.concatenate([inputs[1] for _, inputs in batch])
     features = np.split(scorer.extractor.encode(full, half), len(batch))
     for (frame, _), prediction in zip(batch, scorer.predict_features(features)):
-        yield ScoredFrame(frame.index, frame.timestamp, prediction.score, prediction.raw_score,
-                          frame.image if keep_images else None)
+        scored = ScoredFrame(frame.index, frame.timestamp, prediction.score, prediction.raw_score,
+                             frame.image if keep_images else None)
+        if reference is not None:
+            against = reference(frame.image if channels == "bgr" else np.ascontiguousarray(frame.image[..., ::-1]))
+            scored.reference_score, scored.reference_raw_score = float(against.score), float(against.raw_score)
+        yield scored

@@ -15,7 +15,7 @@ import re
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,26 +53,48 @@ def time_callable(fn: Callable[[], Any], repeats: int = 50, warmup: int = 5, syn
     sync, when given, is called after each fn() inside the timed region (e.g.
     torch.cuda.synchronize) so that asynchronous work is counted.
     """
+    return time_interleaved([fn], repeats, warmup, [sync])[0]
+
+
+def time_interleaved(fns: Sequence[Callable[[], Any]], repeats: int = 50, warmup: int = 5,
+                     syncs: Sequence[Callable[[], Any] | None] | None = None) -> list[Timing]:
+    """Times each of `fns`, taking turns: one call of each per round, `repeats` rounds.
+
+    For ratios between implementations on a machine whose speed drifts (shared or
+    throttled hosts): the drift then falls on all of them alike instead of on
+    whichever ran last. syncs[i] is fns[i]'s `sync` (see `time_callable`).
+    """
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
-    for _ in range(warmup):
-        fn()
-        if sync is not None:
-            sync()
-    samples = []
-    for _ in range(repeats):
+    syncs = list(syncs) if syncs is not None else [None] * len(fns)
+    if len(syncs) != len(fns):
+        raise ValueError(f"expected one sync per callable: {len(fns)} callables, {len(syncs)} syncs")
+
+    def call(fn: Callable[[], Any], sync: Callable[[], Any] | None) -> float:
         start = time.perf_counter()
         fn()
         if sync is not None:
             sync()
-        samples.append((time.perf_counter() - start) * 1e3)
-    samples.sort()
+        return (time.perf_counter() - start) * 1e3
+
+    for _ in range(warmup):
+        for fn, sync in zip(fns, syncs):
+            call(fn, sync)
+    samples: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, sync, own in zip(fns, syncs, samples):
+            own.append(call(fn, sync))
+    return [_timing(own) for own in samples]
+
+
+def _timing(samples: list[float]) -> Timing:
+    samples = sorted(samples)
     p90_index = min(len(samples) - 1, int(round(0.9 * (len(samples) - 1))))
     return Timing(
         median_ms=statistics.median(samples),
         p90_ms=samples[p90_index],
         min_ms=samples[0],
-        repeats=repeats,
+        repeats=len(samples),
     )
 
 

@@ -116,9 +116,10 @@ distort::NoiseKind parse_noise_kind(const std::string& kind) {
   throw py::value_error("noise kind must be 'additive', 'multiplicative' or 'ycbcr', got '" + kind + "'");
 }
 
-int64_t patch_capacity(py::handle boxes) {
-  const py::tuple shape = boxes.attr("shape");
-  if (shape.size() != 3) throw py::value_error("boxes must have shape (N, capacity, fields)");
+// The capacity (second dimension) of an (N, capacity, fields) parameter array.
+int64_t capacity_of(py::handle array, const std::string& name) {
+  const py::tuple shape = array.attr("shape");
+  if (shape.size() != 3) throw py::value_error(name + " must have shape (N, capacity, fields)");
   return shape[1].cast<int64_t>();
 }
 
@@ -136,6 +137,41 @@ void saturate_hsv(py::handle images, py::handle factors, std::uintptr_t stream, 
   const float* f = call.parameter<float>(factors, "factors", "float32");
   call.run([&] { distort::saturate_hsv_cpu(call.batch(), f, threads); },
            [&] { distort::saturate_hsv_cuda(call.batch(), f, stream); });
+}
+
+void separable_filter(py::handle images, py::handle scratch, py::handle taps, std::uintptr_t stream, int threads) {
+  KernelCall call(images, stream, threads, /*rgb_only=*/false);
+  const py::tuple shape = taps.attr("shape");
+  if (shape.size() != 2) throw py::value_error("taps must have shape (N, size)");
+  const int64_t size = shape[1].cast<int64_t>();
+  if (size < 1 || size % 2 == 0) throw py::value_error("taps must have an odd length, got " + std::to_string(size));
+  float* s = call.output(scratch, "scratch");
+  const distort::SeparableTaps t{call.parameter<float>(taps, "taps", "float32", {size}), static_cast<int>(size)};
+  call.run([&] { distort::separable_filter_cpu(call.batch(), s, t, threads); },
+           [&] { distort::separable_filter_cuda(call.batch(), s, t, stream); });
+}
+
+void sparse_filter(py::handle images, py::handle out, py::handle taps, py::handle counts, std::uintptr_t stream,
+                   int threads) {
+  KernelCall call(images, stream, threads, /*rgb_only=*/false);
+  const int64_t capacity = capacity_of(taps, "taps");
+  float* o = call.output(out, "out");
+  const distort::SparseTaps t{call.parameter<float>(taps, "taps", "float32", {capacity, 3}),
+                              call.parameter<int32_t>(counts, "counts", "int32"), static_cast<int>(capacity)};
+  call.run([&] { distort::sparse_filter_cpu(call.batch(), o, t, threads); },
+           [&] { distort::sparse_filter_cuda(call.batch(), o, t, stream); });
+}
+
+void rgb_to_lab(py::handle images, std::uintptr_t stream, int threads) {
+  KernelCall call(images, stream, threads, /*rgb_only=*/true);
+  call.run([&] { distort::rgb_to_lab_cpu(call.batch(), threads); },
+           [&] { distort::rgb_to_lab_cuda(call.batch(), stream); });
+}
+
+void lab_to_rgb(py::handle images, std::uintptr_t stream, int threads) {
+  KernelCall call(images, stream, threads, /*rgb_only=*/true);
+  call.run([&] { distort::lab_to_rgb_cpu(call.batch(), threads); },
+           [&] { distort::lab_to_rgb_cuda(call.batch(), stream); });
 }
 
 void quantize(py::handle images, py::handle levels, std::uintptr_t stream, int threads) {
@@ -180,7 +216,7 @@ void copy_patches(py::handle images, py::handle boxes, py::handle counts, int si
     throw py::value_error("size must be in 1.." + std::to_string(kMaxCopiedPatch) + ", got " + std::to_string(size));
   }
   KernelCall call(images, stream, threads, /*rgb_only=*/false);
-  const int64_t capacity = patch_capacity(boxes);
+  const int64_t capacity = capacity_of(boxes, "boxes");
   const distort::PatchList moves{call.parameter<int32_t>(boxes, "boxes", "int32", {capacity, 4}),
                                  call.parameter<int32_t>(counts, "counts", "int32"), static_cast<int>(capacity), size};
   call.run([&] { distort::copy_patches_cpu(call.batch(), moves, threads); },
@@ -191,7 +227,7 @@ void fill_blocks(py::handle images, py::handle boxes, py::handle counts, py::han
                  std::uintptr_t stream, int threads) {
   if (size < 1) throw py::value_error("size must be >= 1, got " + std::to_string(size));
   KernelCall call(images, stream, threads, /*rgb_only=*/false);
-  const int64_t capacity = patch_capacity(boxes);
+  const int64_t capacity = capacity_of(boxes, "boxes");
   const distort::PatchList blocks{call.parameter<int32_t>(boxes, "boxes", "int32", {capacity, 2}),
                                   call.parameter<int32_t>(counts, "counts", "int32"), static_cast<int>(capacity), size};
   const float* c = call.parameter<float>(colors, "colors", "float32", {capacity, call.batch().channels});
@@ -211,6 +247,18 @@ void register_distortion_ops(py::module_& m) {
         "num_threads"_a = 0, "Piecewise cubic curve per image: knots (N, 4), coefficients (N, 4, 4).");
   d.def("saturate_hsv", &saturate_hsv, "images"_a, "factors"_a, py::kw_only(), "stream"_a = 0, "num_threads"_a = 0,
         "HSV saturation times factors (N,): v + f (x - v), v the pixel's channel max.");
+  d.def("separable_filter", &separable_filter, "images"_a, "scratch"_a, "taps"_a, py::kw_only(), "stream"_a = 0,
+        "num_threads"_a = 0,
+        "Correlate each image's channels with outer(taps[n], taps[n]) in place, borders replicated; taps (N, size) "
+        "float32, size odd; scratch: same shape as images.");
+  d.def("sparse_filter", &sparse_filter, "images"_a, "out"_a, "taps"_a, "counts"_a, py::kw_only(), "stream"_a = 0,
+        "num_threads"_a = 0,
+        "out = each image correlated with its kernel's non-zero taps, borders replicated; taps (N, capacity, 3) "
+        "float32 (row offset, column offset, weight), counts (N,) int32.");
+  d.def("rgb_to_lab", &rgb_to_lab, "images"_a, py::kw_only(), "stream"_a = 0, "num_threads"_a = 0,
+        "sRGB -> CIE Lab (D65) in place; L in 0..100.");
+  d.def("lab_to_rgb", &lab_to_rgb, "images"_a, py::kw_only(), "stream"_a = 0, "num_threads"_a = 0,
+        "CIE Lab (D65) -> sRGB in place, clipped to [0, 1].");
   d.def("quantize", &quantize, "images"_a, "levels"_a, py::kw_only(), "stream"_a = 0, "num_threads"_a = 0,
         "Values binned into levels (N,) int32 + 1 bins, min-max stretched per image.");
   d.def("gaussian_noise", &gaussian_noise, "images"_a, "seeds"_a, "variances"_a, py::kw_only(), "kind"_a,

@@ -4,7 +4,7 @@
 |-------------------------|--------------------------------|-----------------------------------|----------------------------------------------------|
 | python -m export.onnx     | encoder weights (+ regressor)  | FP32 .onnx, checked vs torch      | --outputs, --image-size, --exporter, --opset       |
 | python -m export.quantize | FP32 .onnx                     | FP16 .onnx or INT8 Q/DQ .onnx     | --precision, --calibration-dir/-images, --distortions-per-image |
-| python -m export.trt      | .onnx of any precision         | .engine + .engine.json sidecar    | --batch, --size, --workspace, --timing-cache, --dla-core, --module |
+| python -m export.trt      | any .onnx, or a CVRKD graph    | .engine + .engine.json sidecar    | --batch, --size, --workspace, --timing-cache, --dla-core, --module |
 | python -m export.triton   | .onnx or .engine               | Triton model repository           | --max-batch-size, --preferred-batch-sizes, --kind  |
 | python -m export.accuracy | the .onnx files of one model   | agreement report (JSON + markdown)| --images, --scores                                 |
 

@@ -4,6 +4,13 @@
     python -m export.trt lite0-int8.onnx --precision int8 -o lite0-int8.engine \\
         --batch 1 8 32 --size 64 1080x1920 2160x3840 --timing-cache trt.cache
     python -m export.trt lite0-int8.onnx --precision int8 --dla-core 0 -o lite0-dla.engine   # Jetson
+    python -m export.trt student.maps.onnx --precision fp32 --batch 1 1 8 -o student.maps.engine    # CVRKD
+    python -m export.trt student.score.onnx --precision fp32 --batch 1 4 16 -o student.score.engine
+
+Encoders from export.onnx and the two CVRKD graphs from training.cvrkd.export are
+told apart by their metadata; each input gets its own shape range (trt_profiles):
+an encoder's batch and image size vary, a CVRKD graph's batch only (images for
+the maps graph, references for the score graph; crops are fixed by the network).
 
 The network is built strongly typed: every tensor keeps the type the ONNX gives
 it (FP16 from export.quantize --precision fp16, INT8 from its Q/DQ nodes), which
@@ -12,8 +19,9 @@ is the one way that works unchanged on TensorRT 10 (JetPack 6), TensorRT 11
 states what the file is expected to be, and is checked against its metadata.
 
 Next to the engine goes `<engine>.json` (engine_sidecar): model, input shapes,
-precision, TensorRT version, GPU, sha256 of the ONNX; the tensorrt backend checks
-it before use.
+precision, TensorRT version, GPU, sha256 and metadata of the ONNX; the tensorrt
+backend checks it before use (and so refuses a CVRKD engine as an encoder; no
+runtime runs CVRKD engines yet, their sidecar records what they were built from).
 
 `tensorrt_rtx` builds without a GPU (the engine is compiled for the RTX GPU at
 first run); `tensorrt` needs one.
@@ -27,15 +35,14 @@ import importlib
 import importlib.util
 import logging
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import onnx
 
 from arniqa_edge.backends.engine_sidecar import EngineSidecar
-from arniqa_edge.backends.model_metadata import PREFIX
+from arniqa_edge.errors import ArniqaEdgeError
 
-from .metadata import read_info
+from .trt_profiles import DEFAULT_SIZE, ShapeRange, graph_profile
 
 log = logging.getLogger(__name__)
 
@@ -50,26 +57,6 @@ def tensorrt_module(name: str = "auto"):
             return importlib.import_module(candidate)
     raise ImportError(f"no TensorRT Python module found (tried {', '.join(candidates)}): pip install tensorrt-rtx, "
                       "or TensorRT (JetPack on a Jetson)")
-
-
-@dataclass(frozen=True)
-class ShapeRange:
-    """Optimization profile: min/opt/max batch and full-scale (height, width)."""
-
-    batch: tuple[int, int, int] = (1, 8, 32)
-    size: tuple[tuple[int, int], tuple[int, int], tuple[int, int]] = ((64, 64), (1080, 1920), (2160, 3840))
-
-    def shapes(self, fixed_size: int | None) -> dict[str, dict[str, list[int]]]:
-        """Per input: {"min", "opt", "max"} NCHW shapes; the half scale is half the full one."""
-        out: dict[str, dict[str, list[int]]] = {"full": {}, "half": {}}
-        for key, batch, (height, width) in zip(("min", "opt", "max"), self.batch, self.size):
-            if fixed_size:
-                height = width = half_height = half_width = fixed_size
-            else:
-                half_height, half_width = height // 2, width // 2
-            out["full"][key] = [batch, 3, height, width]
-            out["half"][key] = [batch, 3, half_height, half_width]
-        return out
 
 
 def parse_network(trt, builder, onnx_path: Path):
@@ -97,13 +84,18 @@ def layer_precisions(trt, network) -> dict[str, int]:
 def build_engine(onnx_path: str | Path, engine_path: str | Path, precision: str, shapes: ShapeRange = ShapeRange(),
                  workspace_gib: float = 1.0, timing_cache: str | Path | None = None, dla_core: int | None = None,
                  module: str = "auto") -> EngineSidecar:
+    """Build `onnx_path` (an encoder or a CVRKD graph) into `engine_path` and write its sidecar beside it.
+
+    `shapes` gives the batch range, and an encoder's image size range; the graph's metadata fixes the rest.
+    """
     onnx_path, engine_path = Path(onnx_path), Path(engine_path)
     trt = tensorrt_module(module)
     model = onnx.load(str(onnx_path), load_external_data=False)
-    info = read_info(model, str(onnx_path))
-    if info.precision != precision:
-        raise ValueError(f"{onnx_path} is a {info.precision} graph, --precision {precision} was asked for: "
-                         f"convert it with python -m export.quantize --precision {precision} first")
+    graph = graph_profile(model, str(onnx_path), shapes)
+    if graph.precision != precision:
+        raise ValueError(f"{onnx_path} is a {graph.precision} graph, --precision {precision} was asked for: "
+                         f"convert an encoder with python -m export.quantize --precision {precision} first "
+                         "(CVRKD graphs are float32)")
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
     network, _parser = parse_network(trt, builder, onnx_path)
@@ -113,9 +105,8 @@ def build_engine(onnx_path: str | Path, engine_path: str | Path, precision: str,
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_gib * (1 << 30)))
     config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED  # layer names and types for the inspector
-    profile_shapes = shapes.shapes(info.inputs.height)
     profile = builder.create_optimization_profile()
-    for name, by_key in profile_shapes.items():
+    for name, by_key in graph.input_shapes.items():
         profile.set_shape(name, by_key["min"], by_key["opt"], by_key["max"])
     config.add_optimization_profile(profile)
     if dla_core is not None:
@@ -135,11 +126,9 @@ def build_engine(onnx_path: str | Path, engine_path: str | Path, precision: str,
     if cache is not None:
         Path(timing_cache).write_bytes(bytes(cache.serialize()))
     sidecar = EngineSidecar(
-        model=info.model, precision=precision, builder=trt.__name__, tensorrt_version=trt.__version__,
+        model=graph.model, precision=precision, builder=trt.__name__, tensorrt_version=trt.__version__,
         gpu=_gpu_name(), onnx_sha256=hashlib.sha256(onnx_path.read_bytes()).hexdigest(),
-        input_shapes=profile_shapes,
-        onnx_metadata={p.key: p.value for p in model.metadata_props if p.key.startswith(PREFIX)},
-        dla_core=dla_core)
+        input_shapes=graph.input_shapes, onnx_metadata=graph.metadata, dla_core=dla_core)
     sidecar.write(engine_path)
     return sidecar
 
@@ -172,13 +161,19 @@ def _size(text: str) -> tuple[int, int]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m export.trt", description=__doc__.split("\n\n")[0],
                                      epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("onnx", type=Path, help="ONNX file from export.onnx / export.quantize")
+    parser.add_argument("onnx", type=Path,
+                        help="ONNX file from export.onnx / export.quantize, or a CVRKD graph from "
+                             "training.cvrkd.export")
     parser.add_argument("--precision", required=True, choices=["fp32", "fp16", "int8"],
                         help="precision of the ONNX file (checked against its metadata)")
     parser.add_argument("-o", "--output", type=Path, required=True, help="engine file (.engine or .plan)")
-    parser.add_argument("--batch", type=int, nargs=3, default=(1, 8, 32), metavar=("MIN", "OPT", "MAX"))
-    parser.add_argument("--size", type=_size, nargs=3, default=ShapeRange().size, metavar=("MIN", "OPT", "MAX"),
-                        help="full-scale HEIGHTxWIDTH range of a dynamic-size graph (default: 64 1080x1920 2160x3840)")
+    parser.add_argument("--batch", type=int, nargs=3, default=ShapeRange().batch, metavar=("MIN", "OPT", "MAX"),
+                        help="images per call (for a CVRKD score graph: references scored at once) "
+                             "(default: 1 8 32)")
+    parser.add_argument("--size", type=_size, nargs=3, metavar=("MIN", "OPT", "MAX"),
+                        help="full-scale HEIGHTxWIDTH range of a dynamic-size encoder (default: "
+                             f"{' '.join('x'.join(map(str, s)) for s in DEFAULT_SIZE)}); not for CVRKD graphs, "
+                             "whose crops the network fixes")
     parser.add_argument("--workspace", type=float, default=1.0, help="workspace limit in GiB (default: 1)")
     parser.add_argument("--timing-cache", type=Path, help="timing cache file, read if present and updated")
     parser.add_argument("--dla-core", type=int, help="build for this DLA core, with GPU fallback (Jetson)")
@@ -187,9 +182,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        sidecar = build_engine(args.onnx, args.output, args.precision, ShapeRange(tuple(args.batch), tuple(args.size)),
-                               args.workspace, args.timing_cache, args.dla_core, args.module)
-    except (ImportError, ValueError, RuntimeError, OSError) as exc:
+        shapes = ShapeRange(tuple(args.batch), tuple(args.size) if args.size else None)
+        sidecar = build_engine(args.onnx, args.output, args.precision, shapes, args.workspace, args.timing_cache,
+                               args.dla_core, args.module)
+    except (ImportError, ValueError, RuntimeError, OSError, ArniqaEdgeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"wrote {args.output} and its sidecar ({sidecar.builder} {sidecar.tensorrt_version}, {sidecar.precision}, "

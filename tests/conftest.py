@@ -20,6 +20,15 @@ def has_torch() -> bool:
     return True
 
 
+def distortion_kernels_built() -> bool:
+    """Whether arniqa_edge._C was built with the batched distortion kernels (_C.distort)."""
+    try:
+        from arniqa_edge import _C
+    except ImportError:
+        return False
+    return hasattr(_C, "distort")
+
+
 def pristine_images(split: str = "val", pattern: str = "bsds_*.jpg", count: int = 4) -> list[Path]:
     folder = SHARED_DATA / "pristine" / split
     files = sorted(folder.glob(pattern))[:count]

@@ -1,7 +1,12 @@
-"""A tiny CVRKD teacher, distilled student and undistilled student, trained once per test session.
+"""Tiny CVRKD networks for the tests, made once per test session.
 
-Session fixtures of conftest.py cannot be reached from a helper module, so the
-runs are cached here: the first test module that asks trains them.
+- `smoke_runs`: a teacher, a distilled and an undistilled student, trained for a
+  few steps on 64 px crops;
+- `exported_student`: an untrained student on 224 px crops (the smallest the ONNX
+  exporter can pool) with its two exported graphs.
+
+Session fixtures of conftest.py cannot be reached from a helper module, so both
+are cached here: the first test module that asks makes them.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ TINY_RUN = ["--short-side", "96", "--types", "gaublur,jpeg", "--steps", "3", "--
             "--log-every", "1", "--device", "cpu", "--init", "random", "--labels", str(LABELS)]
 
 _RUNS: dict[str, Path] = {}
+_EXPORTED: dict[str, Path] = {}
 
 
 def small_content(folder: Path, split: str, count: int) -> Path:
@@ -58,3 +64,30 @@ def _train_all(folder: Path) -> dict[str, Path]:
         assert train.main([*argv, *common, "--out", str(folder / name)]) == 0, name
         paths[name] = folder / name / train.MODEL_FILE
     return paths
+
+
+def tiny_student(path, crop_size: int) -> Path:
+    """An untrained student with small heads (backend parity needs no training), saved as training saves it."""
+    import torch
+
+    from arniqa_edge.reference.config import CVRKDConfig
+    from arniqa_edge.reference.network import CVRKDNet
+    from arniqa_edge.reference.weights import save_cvrkd
+
+    torch.manual_seed(0)
+    config = CVRKDConfig(crops=2, crop_size=crop_size, level_channels=8, mixer_dim=32, lq_depth=2, diff_depth=3)
+    return save_cvrkd(CVRKDNet(config), path, "student")
+
+
+def exported_student(tmp_path_factory) -> dict[str, Path]:
+    """{"dir", "weights", "maps", "score"}: a tiny 224 px student and its graphs, side by side in one folder."""
+    if not _EXPORTED:
+        pytest.importorskip("onnxruntime")
+        from training.cvrkd.export import export_cvrkd_onnx
+
+        folder = tmp_path_factory.mktemp("cvrkd-onnx")
+        # 224 px: every backbone level (56, 28, 14, 7) is a multiple of the 7 x 7 grid, as the exporter needs.
+        weights = tiny_student(folder / "student.safetensors", crop_size=224)
+        maps, score = export_cvrkd_onnx(weights, folder)
+        _EXPORTED.update(dir=folder, weights=weights, maps=maps, score=score)
+    return _EXPORTED

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import json
 
-from benchmarks.harness import Row, SuiteResult, describe_machine, machine_tag, time_callable, write_results
+import pytest
+
+from benchmarks.harness import (
+    Row,
+    SuiteResult,
+    describe_machine,
+    machine_tag,
+    time_callable,
+    time_interleaved,
+    write_results,
+)
 
 
 def test_harness_writes_json_and_markdown(tmp_path) -> None:
@@ -23,3 +33,13 @@ def test_harness_writes_json_and_markdown(tmp_path) -> None:
     assert payload["machine"]["cpu_affinity"] >= 1 and "numpy" in payload["machine"]["versions"]
     table = path.with_suffix(".md").read_text()
     assert "| append |" in table and "ratio" in table
+
+
+def test_interleaved_timing_takes_turns() -> None:
+    calls = []
+    timings = time_interleaved([lambda: calls.append("a"), lambda: calls.append("b")], repeats=3, warmup=1,
+                               syncs=[None, lambda: calls.append("sync b")])
+    assert calls == ["a", "b", "sync b"] * 4
+    assert [timing.repeats for timing in timings] == [3, 3]
+    with pytest.raises(ValueError, match="one sync per callable"):
+        time_interleaved([lambda: None], syncs=[None, None])

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from arniqa_edge.camera import AlertConfig, AlertSet, Debounced, Ema, WindowMedian
-from arniqa_edge.camera.alerts import BLANK, FROZEN, LOW_QUALITY
+from arniqa_edge.camera.alerts import BLANK, FROZEN, LOW_QUALITY, LOW_REFERENCE_QUALITY
 
 
 def run(alerts: AlertSet, scores, rate: float = 10.0, images=None):
@@ -66,6 +66,25 @@ def test_frozen_and_blank_pictures():
 def test_thresholds_must_leave_a_band():
     with pytest.raises(ValueError, match="must be >="):
         AlertConfig(low=0.5, high=0.4)
+    with pytest.raises(ValueError, match=r"\(reference_high=0.3\) must be >="):
+        AlertConfig(reference_low=0.4, reference_high=0.3)
+    with pytest.raises(ValueError, match="set both or neither"):
+        AlertConfig(reference_low=0.4)
+
+
+def test_reference_alert_is_its_own_and_only_when_configured():
+    quiet = dict(low=0.4, high=0.5, raise_after=0.0, clear_after=0.0, frozen_after=0, blank_after=0)
+    plain = AlertSet(AlertConfig(**quiet))
+    assert list(plain.switches) == [LOW_QUALITY]
+    assert plain.update(0.0, 1, 0.9, reference=0.0) == []  # scored against references, but no threshold
+    record = plain.update(0.1, 2, 0.1)[0].to_dict()
+    assert record["alert"] == LOW_QUALITY and "reference_score" not in record  # records as without references
+
+    both = AlertSet(AlertConfig(**quiet, reference_low=0.3, reference_high=0.35))
+    events = both.update(0.0, 1, 0.9, reference=0.2) + both.update(0.1, 2, 0.1, reference=0.32)
+    assert [(e.frame, e.alert, e.state) for e in events] == [(1, LOW_REFERENCE_QUALITY, "raised"),
+                                                             (2, LOW_QUALITY, "raised")]
+    assert events[1].to_dict()["reference_score"] == 0.32
 
 
 def test_smoothers():

@@ -6,28 +6,12 @@ from conftest import has_torch
 pytestmark = pytest.mark.skipif(not has_torch(), reason="needs torch and timm")
 
 
-def tiny_student(path, crop_size):
-    """An untrained student with small heads (parity needs no training), saved as training saves it."""
-    import torch
-
-    from arniqa_edge.reference.config import CVRKDConfig
-    from arniqa_edge.reference.network import CVRKDNet
-    from arniqa_edge.reference.weights import save_cvrkd
-
-    torch.manual_seed(0)
-    config = CVRKDConfig(crops=2, crop_size=crop_size, level_channels=8, mixer_dim=32, lq_depth=2, diff_depth=3)
-    return save_cvrkd(CVRKDNet(config), path, "student")
-
-
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    pytest.importorskip("onnxruntime")
-    from training.cvrkd.export import export_cvrkd_onnx
+    from cvrkd_fixtures import exported_student
 
-    folder = tmp_path_factory.mktemp("cvrkd-onnx")
-    # 224 px: every backbone level (56, 28, 14, 7) is a multiple of the 7 x 7 grid, as the exporter needs.
-    student = tiny_student(folder / "student.safetensors", crop_size=224)
-    return student, export_cvrkd_onnx(student, folder)
+    files = exported_student(tmp_path_factory)
+    return files["weights"], (files["maps"], files["score"])
 
 
 @pytest.mark.parametrize("batch", [1, 3])
@@ -50,18 +34,23 @@ def test_onnxruntime_matches_torch_at_any_batch(exported, batch):
     np.testing.assert_allclose(actual, expected, atol=1e-4)
 
 
-def test_graphs_carry_the_configuration(exported):
+def test_graphs_carry_the_configuration_and_their_source(exported):
+    import hashlib
+
     import onnx
 
     from arniqa_edge.reference.weights import read_cvrkd_metadata
 
     student, paths = exported
-    for path in paths:
+    for path, graph in zip(paths, ("maps", "score")):
         props = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
-        assert props["cvrkd_config"] == read_cvrkd_metadata(student)["config"] and props["role"] == "student"
+        assert props["cvrkd_config"] == read_cvrkd_metadata(student)["config"]
+        assert props["cvrkd_role"] == "student" and props["cvrkd_graph"] == graph
+        assert props["cvrkd_weights_sha256"] == hashlib.sha256(student.read_bytes()).hexdigest()
 
 
 def test_crop_sizes_the_exporter_cannot_pool_are_refused(tmp_path, capsys):
+    from cvrkd_fixtures import tiny_student
     from training.cvrkd.export import main
 
     student = tiny_student(tmp_path / "student.safetensors", crop_size=64)

@@ -63,7 +63,7 @@ def test_scores_match_the_network_on_grid_crops(scorer, images):
     lq, hq = (torch.from_numpy(grid_crops(cv2.imread(p)[:, :, ::-1].copy(), config.crop_size, config.crops))[None]
               for p in (image, reference))
     with torch.no_grad():
-        expected = scorer.net(lq, hq).score.item()
+        expected = scorer.engine.net(lq, hq).score.item()
     assert scorer.predict(image, [reference]).raw_score == pytest.approx(expected, abs=1e-5)
 
 
@@ -103,7 +103,8 @@ def test_cli_scores_against_references(student, images, capsys):
     from arniqa_edge.cli import main
 
     image, *references = images
-    assert main([image, "--reference", *references, "--weights", str(student), "--device", "cpu", "--json"]) == 0
+    argv = [image, "--reference", *references, "--reference-model", str(student), "--device", "cpu", "--json"]
+    assert main(argv) == 0
     rows = json.loads(capsys.readouterr().out)
     assert len(rows) == 1 and rows[0]["error"] is None and 0 <= rows[0]["score"] <= 1
 
@@ -113,14 +114,15 @@ def test_cli_reports_unreadable_images_and_references(student, images, tmp_path,
 
     image, *references = images
     missing = str(tmp_path / "missing.jpg")
-    assert main([image, missing, "--reference", *references, "--weights", str(student), "--csv"]) == 1
+    assert main([image, missing, "--reference", *references, "--reference-model", str(student), "--csv"]) == 1
     captured = capsys.readouterr()
     assert "missing.jpg: no such file" in captured.err and captured.out.count("\n") == 3
-    assert main([image, "--reference", missing, "--weights", str(student)]) == 2
+    assert main([image, "--reference", missing, "--reference-model", str(student)]) == 2
     assert "reference" in capsys.readouterr().err
     assert main([image, "--reference", *references]) == 2
-    assert "--reference needs --weights" in capsys.readouterr().err
-    assert main([image, "--reference", *references, "--weights", str(student), "--protocol", "five_crop"]) == 2
+    assert "--reference needs --reference-model" in capsys.readouterr().err
+    assert main([image, "--reference", *references, "--reference-model", str(student), "--protocol",
+                 "five_crop"]) == 2
     assert "--protocol apply to no-reference scoring" in capsys.readouterr().err
 
 
@@ -131,7 +133,7 @@ def test_cli_without_torch_says_what_to_install(student, images):
     from conftest import ROOT
 
     block_torch = "import sys; sys.modules['torch'] = None; sys.modules['timm'] = None\n"
-    argv = [images[0], "--reference", images[1], "--weights", str(student)]
+    argv = [images[0], "--reference", images[1], "--reference-model", str(student)]
     code = f"from arniqa_edge.cli import main\nsys.exit(main({argv!r}))\n"
     result = subprocess.run([sys.executable, "-c", block_torch + code], capture_output=True, text=True, cwd=ROOT,
                             timeout=120)
@@ -142,7 +144,7 @@ def test_cli_without_torch_says_what_to_install(student, images):
 def test_float16_weights_load_and_score_like_float32(scorer, images, tmp_path):
     from arniqa_edge.reference import ReferenceScorer, read_cvrkd_metadata, save_cvrkd
 
-    half = save_cvrkd(scorer.net, tmp_path / "half.safetensors", "student", half=True)
+    half = save_cvrkd(scorer.engine.net, tmp_path / "half.safetensors", "student", half=True)
     assert read_cvrkd_metadata(half)["dtype"] == "float16"
     assert half.stat().st_size < 0.6 * scorer.weights_path.stat().st_size
     image, *references = images

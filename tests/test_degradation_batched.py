@@ -14,6 +14,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from conftest import distortion_kernels_built  # noqa: E402
+
 from training.degradation import (  # noqa: E402
     DISTORTIONS,
     CompositionSampler,
@@ -29,19 +31,11 @@ DETERMINISTIC_TYPES = tuple(name for name in DISTORTIONS if name not in RANDOM_T
 PARITY_DB = 60.0
 
 
-def _native_kernels_built() -> bool:
-    try:
-        from arniqa_edge import _C
-    except ImportError:
-        return False
-    return hasattr(_C, "distort")
-
-
 pytestmark = pytest.mark.skipif(
-    not _native_kernels_built(), reason="needs arniqa_edge._C built with the distortion kernels (_C.distort)"
+    not distortion_kernels_built(), reason="needs arniqa_edge._C built with the distortion kernels (_C.distort)"
 )
 
-if _native_kernels_built():
+if distortion_kernels_built():
     from arniqa_edge import _C
     from training.degradation.batched import apply_distortion as apply_batched
     from training.degradation.batched import apply_sequences, as_float_batch

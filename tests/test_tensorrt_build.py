@@ -1,4 +1,5 @@
-"""Engine builds with TensorRT-RTX (no GPU needed to build) and the engine sidecar checks.
+"""Engine builds with TensorRT-RTX (no GPU needed to build), of the encoders and of the two CVRKD graphs,
+and the engine sidecar checks.
 
 The built engines are not deserialised or run: that needs a GPU. What is checked
 is that each ONNX parses into a strongly typed network whose layers carry the
@@ -80,3 +81,43 @@ def test_sidecar_mismatches_are_clear_errors(tmp_path):
         sidecar.check(get_model_config("arniqa-r50"), "tensorrt", "10.3.0", "Orin", "m.engine")
     with pytest.raises(WeightsError, match="is missing"):
         EngineSidecar.read(tmp_path / "other.engine")
+
+
+@pytest.fixture(scope="module")
+def cvrkd_student(tmp_path_factory):
+    from cvrkd_fixtures import exported_student
+
+    return exported_student(tmp_path_factory)
+
+
+@pytest.mark.parametrize("graph, max_shapes", [
+    ("maps", {"crops": [4, 3, 224, 224]}),                          # 2 images of 2 crops
+    ("score", {"lq_maps": [2, 64, 7, 7], "ref_maps": [2, 64, 7, 7]}),  # 2 references, 2 crops x 8 ch x 4 levels
+])
+def test_cvrkd_graphs_build_with_a_range_per_input(trt, cvrkd_student, tmp_path, graph, max_shapes):
+    from export.trt import ShapeRange, build_engine, layer_precisions, parse_network
+
+    network, _ = parse_network(trt, trt.Builder(trt.Logger(trt.Logger.ERROR)), cvrkd_student[graph])
+    assert not {"HALF", "INT8"} & set(layer_precisions(trt, network))
+
+    engine = tmp_path / f"student.{graph}.engine"
+    sidecar = build_engine(cvrkd_student[graph], engine, "fp32", ShapeRange(batch=(1, 1, 2)), workspace_gib=0.25,
+                           module="tensorrt_rtx")
+    assert engine.stat().st_size > 100_000
+    assert {name: shapes["max"] for name, shapes in sidecar.input_shapes.items()} == max_shapes
+    assert sidecar.model == "cvrkd-student" and sidecar.precision == "fp32"
+    assert sidecar.onnx_metadata["cvrkd_graph"] == graph and "cvrkd_config" in sidecar.onnx_metadata
+    assert EngineSidecar.read(engine) == sidecar
+    with pytest.raises(WeightsError, match="not exported by `python -m export.onnx`"):
+        sidecar.check(get_model_config("arniqa-lite0"), "tensorrt_rtx", sidecar.tensorrt_version, None, engine.name)
+
+
+def test_cvrkd_graphs_refuse_an_image_size_range(trt, cvrkd_student, tmp_path, capsys):
+    from export.trt import main
+
+    argv = [str(cvrkd_student["maps"]), "--precision", "fp32", "-o", str(tmp_path / "x.engine"), "--module",
+            "tensorrt_rtx"]
+    assert main([*argv, "--size", "64", "96", "128"]) == 2
+    assert "--size does not apply" in capsys.readouterr().err
+    assert main([*argv[:2], "fp16", *argv[3:]]) == 2
+    assert "is a fp32 graph" in capsys.readouterr().err and not (tmp_path / "x.engine").exists()

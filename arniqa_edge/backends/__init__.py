@@ -75,8 +75,9 @@ def backend_file(name: str, weights) -> Path | None:
     return next((sibling for suffix in suffixes if (sibling := weights.with_suffix(suffix)).is_file()), None)
 
 
-#: (backend, device) in the order "auto" tries them, each with what it needs.
-_AUTO_ORDER = (
+#: (backend, device, usable) in the order "auto" tries them, fastest first; the reference scorer
+#: (arniqa_edge.reference) follows the same order over the backends it has.
+AUTO_ORDER = (
     ("tensorrt", "cuda", _tensorrt_usable),
     ("onnxruntime", "cuda", _onnxruntime_gpu),
     ("torch", "cuda", _torch_cuda),
@@ -86,7 +87,7 @@ _AUTO_ORDER = (
 
 
 def _auto(config: ModelConfig, weights, device: str, num_threads: int) -> Backend:
-    for name, runs_on, usable in _AUTO_ORDER:
+    for name, runs_on, usable in AUTO_ORDER:
         if device != "auto" and not device.startswith(runs_on):
             continue
         path = backend_file(name, weights)
@@ -96,7 +97,7 @@ def _auto(config: ModelConfig, weights, device: str, num_threads: int) -> Backen
             return backend
     if device != "auto":
         # Nothing runs on the device asked for: let a backend that has its file say why (e.g. no GPU).
-        for name, _, usable in _AUTO_ORDER[3:]:
+        for name, _, usable in AUTO_ORDER[3:]:
             path = backend_file(name, weights)
             if path is not None and usable():
                 return create_backend(name, config, path, device, num_threads)
@@ -140,4 +141,4 @@ def create_backend(name: str, config: ModelConfig, weights, device: str = "auto"
     raise AssertionError(name)
 
 
-__all__ = ["BACKEND_NAMES", "Backend", "available_backends", "backend_file", "create_backend"]
+__all__ = ["AUTO_ORDER", "BACKEND_NAMES", "Backend", "available_backends", "backend_file", "create_backend"]

@@ -37,7 +37,8 @@ class EngineSidecar:
     onnx_sha256: str
     #: per input name: {"min": shape, "opt": shape, "max": shape} of the optimization profile.
     input_shapes: dict[str, dict[str, list[int]]]
-    #: the ONNX file's arniqa.* metadata_props, for the model/preprocessing check.
+    #: the ONNX file's own metadata_props: arniqa.* of an encoder (for the model/preprocessing check),
+    #: cvrkd_* of a CVRKD graph (whose engines no runtime runs yet; the check refuses them as encoders).
     onnx_metadata: dict[str, str] = field(default_factory=dict)
     dla_core: int | None = None
     format: str = FORMAT

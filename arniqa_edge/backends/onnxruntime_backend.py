@@ -57,6 +57,27 @@ def select_providers(device: str, precision: str, cache_dir: Path) -> tuple[list
     return providers, f"cuda:{index}"
 
 
+def session_options(num_threads: int = 0):
+    """Session options of every arniqa-edge graph: full graph optimisation, `num_threads` > 0 caps intra-op threads."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if num_threads > 0:
+        options.intra_op_num_threads = num_threads
+    return options
+
+
+def load_session(path: Path, options, providers=("CPUExecutionProvider",)):
+    """An InferenceSession of `path`; a file onnxruntime cannot load is a WeightsError naming it."""
+    import onnxruntime as ort
+
+    try:
+        return ort.InferenceSession(str(path), options, providers=list(providers))
+    except Exception as exc:  # onnxruntime raises its own exception types
+        raise WeightsError(f"{path}: onnxruntime cannot load it ({exc})") from None
+
+
 class OnnxRuntimeBackend(Backend):
     name = "onnxruntime"
 
@@ -71,20 +92,13 @@ class OnnxRuntimeBackend(Backend):
                 "(or use --backend torch for .safetensors/.pth weights)")
         if not path.is_file():
             raise WeightsError(f"ONNX file not found: {path}")
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if num_threads > 0:
-            options.intra_op_num_threads = num_threads
-        try:
-            # Read the metadata from a CPU session first: a mismatched file is refused before any GPU work.
-            probe = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own exception types
-            raise WeightsError(f"{path}: onnxruntime cannot load it ({exc})") from None
+        options = session_options(num_threads)
+        # Read the metadata from a CPU session first: a mismatched file is refused before any GPU work.
+        probe = load_session(path, options)
         self.info = ExportedModelInfo.from_props(probe.get_modelmeta().custom_metadata_map, str(path))
         self.info.check_fits(config, str(path))
         providers, self._device = select_providers(device, self.info.precision, path.parent)
-        self.session = probe if self._device == "cpu" else ort.InferenceSession(str(path), options,
-                                                                                  providers=providers)
+        self.session = probe if self._device == "cpu" else load_session(path, options, providers)
         self.path = path
         self._config = config
         self._outputs = ["features"]

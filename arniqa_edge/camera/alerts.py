@@ -4,7 +4,9 @@ An alert is raised when its trigger has held for `raise_after` seconds and
 cleared when its recovery condition has held for `clear_after` seconds. For the
 quality alert the trigger is "smoothed score < low" and recovery is "smoothed
 score >= high" with high > low: a score wandering between the two thresholds
-(the hysteresis band) neither raises nor clears anything.
+(the hysteresis band) neither raises nor clears anything. When frames are also
+scored against golden references, a second quality alert watches the smoothed
+reference score the same way, with its own thresholds.
 """
 
 from __future__ import annotations
@@ -15,19 +17,25 @@ import cv2
 import numpy as np
 
 LOW_QUALITY, FROZEN, BLANK = "low_quality", "frozen", "blank"
+#: Low quality judged against the golden references (CVRKD) rather than without a reference.
+LOW_REFERENCE_QUALITY = "low_reference_quality"
 
 
 @dataclass(frozen=True)
 class AlertEvent:
-    alert: str          #: LOW_QUALITY, FROZEN or BLANK
+    alert: str          #: LOW_QUALITY, LOW_REFERENCE_QUALITY, FROZEN or BLANK
     state: str          #: "raised" or "cleared"
     time: float         #: the loop clock's time of the frame that flipped it
     frame: int          #: that frame's sequence number
     score: float        #: its smoothed score
     active_for: float = 0.0  #: for "cleared": how long the alert was up
+    reference_score: float | None = None  #: its smoothed score against the golden references, if scored
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        record = asdict(self)
+        if record["reference_score"] is None:  # a camera without references: records as they always were
+            del record["reference_score"]
+        return record
 
 
 #: Times like frame / rate are not exact in floating point: 4.1 - 3.6 < 0.5.
@@ -69,19 +77,39 @@ class AlertConfig:
     clear_after: float = 5.0       #: seconds at or above `high` before clearing
     frozen_after: float = 10.0     #: seconds of identical frames before a FROZEN alert (0: off)
     blank_after: float = 5.0       #: seconds of uniform frames (lens cap, black feed) before BLANK (0: off)
+    #: LOW_REFERENCE_QUALITY when the smoothed reference score stays below this (None: no such alert),
+    #: cleared at or above `reference_high`; timed by raise_after and clear_after as LOW_QUALITY is
+    reference_low: float | None = None
+    reference_high: float | None = None
 
     def __post_init__(self):
-        if self.high < self.low:
-            raise ValueError(f"the clear threshold (high={self.high}) must be >= the alert threshold "
-                             f"(low={self.low})")
+        _check_band("", self.low, self.high)
+        if (self.reference_low is None) != (self.reference_high is None):
+            raise ValueError("reference_low and reference_high go together: set both or neither")
+        if self.reference_low is not None:
+            _check_band("reference_", self.reference_low, self.reference_high)
+
+
+def _check_band(prefix: str, low: float, high: float) -> None:
+    if high < low:
+        raise ValueError(f"the clear threshold ({prefix}high={high}) must be >= the alert threshold "
+                         f"({prefix}low={low})")
+
+
+def _band(value: float, low: float, high: float) -> tuple[bool, bool]:
+    """(trigger, recovered) of a quality alert with hysteresis: below `low` / at or above `high`."""
+    return value < low, value >= high
 
 
 class AlertSet:
-    """The camera's alerts: low quality on the smoothed score, plus frozen and blank pictures."""
+    """The camera's alerts: low quality on the smoothed score (and on the smoothed reference score, when
+    configured), plus frozen and blank pictures."""
 
     def __init__(self, config: AlertConfig = AlertConfig()):
         self.config = config
         self.switches = {LOW_QUALITY: Debounced(config.raise_after, config.clear_after)}
+        if config.reference_low is not None:
+            self.switches[LOW_REFERENCE_QUALITY] = Debounced(config.raise_after, config.clear_after)
         if config.frozen_after > 0:
             self.switches[FROZEN] = Debounced(config.frozen_after, 0.0)
         if config.blank_after > 0:
@@ -91,8 +119,14 @@ class AlertSet:
     def active(self) -> dict[str, bool]:
         return {name: switch.active for name, switch in self.switches.items()}
 
-    def update(self, t: float, frame: int, smoothed: float, image: np.ndarray | None = None) -> list[AlertEvent]:
-        conditions = {LOW_QUALITY: (smoothed < self.config.low, smoothed >= self.config.high)}
+    def update(self, t: float, frame: int, smoothed: float, image: np.ndarray | None = None,
+               reference: float | None = None) -> list[AlertEvent]:
+        """Feed one frame: its smoothed score, optionally its pixels (frozen, blank) and its smoothed score
+        against the references; returns the alerts it raised or cleared."""
+        config = self.config
+        conditions = {LOW_QUALITY: _band(smoothed, config.low, config.high)}
+        if reference is not None and config.reference_low is not None:
+            conditions[LOW_REFERENCE_QUALITY] = _band(reference, config.reference_low, config.reference_high)
         if image is not None:
             thumbnail = _thumbnail(image)
             blank = float(thumbnail.std()) < BLANK_STD
@@ -111,7 +145,8 @@ class AlertSet:
             state = switch.update(t, trigger, recovered)
             if state is not None:
                 events.append(AlertEvent(name, state, t, frame, smoothed,
-                                         active_for=t - since if state == "cleared" else 0.0))
+                                         active_for=t - since if state == "cleared" else 0.0,
+                                         reference_score=reference))
         return events
 
 

@@ -8,6 +8,13 @@ Prometheus metrics and /healthz are served on 127.0.0.1:--metrics-port.
 A source that fails is reopened with backoff, forever; a video file is replayed
 at its own frame rate, from the start when it ends.
 
+With --reference-dir DIR --reference-model CVRKD each frame is also scored
+against the known-good images in DIR (golden frames of this camera, encoded once
+at the start): that score is smoothed like the other, exported as
+arniqa_reference_score(_smoothed), added to every event as reference_score, and
+with --reference-low drives a low_reference_quality alert (same hysteresis and
+durations as low_quality, thresholds of its own).
+
 Stops on SIGINT/SIGTERM, after --max-frames or --duration. Exit status: 0 on a
 clean stop, 2 when nothing could start (bad options, weights, metrics port).
 """
@@ -23,7 +30,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .. import __version__
-from ..cli_options import add_model_arguments
+from ..cli_options import add_model_arguments, add_reference_arguments, open_golden_references
 from ..errors import ArniqaEdgeError
 from ..scorer import Scorer
 from ..sources import Backoff, ReconnectingSource, open_capture, source_info, source_kind
@@ -42,8 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m arniqa_edge.camera",
         description="Watch the picture quality of a camera or stream with ARNIQA and raise alerts.",
-        epilog="Example: python -m arniqa_edge.camera --source rtsp://cam1/stream --rate 1 --low 0.35 "
-               "--events cam1.jsonl --snapshot-dir cam1/ --webhook http://127.0.0.1:8080/alerts",
+        epilog="Examples:\n"
+               "  python -m arniqa_edge.camera --source rtsp://cam1/stream --rate 1 --low 0.35 "
+               "--events cam1.jsonl --snapshot-dir cam1/ --webhook http://127.0.0.1:8080/alerts\n"
+               "  python -m arniqa_edge.camera --source 0 --reference-dir golden/ --reference-model "
+               "STUDENT.safetensors --reference-low 0.4",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--source", required=True,
@@ -53,8 +63,6 @@ def build_parser() -> argparse.ArgumentParser:
                         help="skip a frame older than this many seconds when its turn comes (default: 2)")
     parser.add_argument("--max-frames", type=int, help="stop after scoring this many frames")
     parser.add_argument("--duration", type=float, help="stop after this many seconds")
-    parser.add_argument("--reference-dir", type=Path,
-                        help="golden frames of this camera to score against (reserved: not available yet)")
 
     alerts = parser.add_argument_group("smoothing and alerts")
     alerts.add_argument("--smoothing", choices=("ema", "median", "none"), default="ema", help="(default: ema)")
@@ -72,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="seconds of an unchanging picture before a frozen alert; 0 = off (default: %(default)s)")
     alerts.add_argument("--blank-after", type=float, default=defaults.blank_after,
                         help="seconds of a uniform picture before a blank alert; 0 = off (default: %(default)s)")
+    alerts.add_argument("--reference-low", type=float,
+                        help="raise low_reference_quality when the smoothed score against --reference-dir stays "
+                             "below this (default: no such alert; the score still goes to the metrics and events)")
+    alerts.add_argument("--reference-high", type=float,
+                        help="clear it when that score is back at or above this (default: reference-low + 0.05)")
 
     events = parser.add_argument_group("events")
     events.add_argument("--events", type=Path, default=Path("arniqa-camera-events.jsonl"),
@@ -93,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     model = parser.add_argument_group("model")
     add_model_arguments(model, protocol=False)
+    add_reference_arguments(parser.add_argument_group("against golden frames of this camera (CVRKD)"))
 
     parser.add_argument("-v", "--verbose", action="store_true", help="log reconnects, each event and a summary")
     parser.add_argument("--version", action="version", version=f"arniqa-edge {__version__}")
@@ -131,18 +145,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _build(args, stop: threading.Event, resources: list) -> QaLoop:
     """The loop and what it needs; each thing opened goes into `resources`, in the order to close them."""
-    if args.reference_dir is not None:
-        # Extension point: a reference scorer (CVRKD-style, against golden frames of this camera) will be a
-        # `score(image) -> float` callable like Scorer.score, chosen here and passed to the loop unchanged.
-        raise ArniqaEdgeError("--reference-dir (scoring against golden frames of the camera) is not available "
-                              "yet in this version; run without it for no-reference scores")
-    alerts = AlertSet(AlertConfig(low=args.low, high=args.high if args.high is not None else args.low + 0.05,
-                                  raise_after=args.raise_after, clear_after=args.clear_after,
-                                  frozen_after=args.frozen_after, blank_after=args.blank_after))
-    smoother = make_smoother(args.smoothing, alpha=args.ema_alpha, window=args.window)
+    alerts = AlertSet(_alert_config(args))
+
+    def new_smoother():  # one per score: each keeps its own state
+        return make_smoother(args.smoothing, alpha=args.ema_alpha, window=args.window)
+
+    smoother = new_smoother()  # bad options fail before any model is loaded
+    golden = open_golden_references(args)
     scorer = Scorer(model=args.model, weights=args.weights, regressor=args.regressor, backend=args.backend,
                     device=args.device, batch_size=1)
-    metrics = QaMetrics(list(alerts.switches)) if args.metrics else None
+    metrics = QaMetrics(list(alerts.switches), reference=golden is not None) if args.metrics else None
 
     pace_fps = 0.0
     if source_kind(args.source) == "file":
@@ -167,12 +179,27 @@ def _build(args, stop: threading.Event, resources: list) -> QaLoop:
 
     loop = QaLoop(feed, scorer.score, smoother, alerts, on_event=on_event, rate_hz=args.rate,
                   max_frames=args.max_frames, duration=args.duration, max_frame_age=args.max_frame_age,
-                  metrics=metrics, reconnects=lambda: source.reconnects, stop=stop)
+                  metrics=metrics, reconnects=lambda: source.reconnects, stop=stop,
+                  reference=golden.score if golden else None,
+                  reference_smoother=new_smoother() if golden else None)
     if metrics:
         server = MetricsServer(metrics, loop.health, host=args.metrics_host, port=args.metrics_port)
         resources.append(server)
         log.info("metrics on http://%s:%d/metrics, health on /healthz", *server.address)
     return loop
+
+
+def _alert_config(args) -> AlertConfig:
+    if args.reference_dir is None and args.reference_low is not None:
+        raise ArniqaEdgeError("--reference-low needs --reference-dir DIR (the golden frames it compares with)")
+    if args.reference_low is None and args.reference_high is not None:
+        raise ArniqaEdgeError("--reference-high needs --reference-low (the threshold that raises the alert)")
+    reference_high = args.reference_high
+    if args.reference_low is not None and reference_high is None:
+        reference_high = args.reference_low + 0.05
+    return AlertConfig(low=args.low, high=args.high if args.high is not None else args.low + 0.05,
+                       raise_after=args.raise_after, clear_after=args.clear_after, frozen_after=args.frozen_after,
+                       blank_after=args.blank_after, reference_low=args.reference_low, reference_high=reference_high)
 
 
 def _close(resources: list) -> None:

@@ -3,6 +3,11 @@
     feed.next_frame ─▶ score ─▶ smoother ─▶ AlertSet ─▶ on_event (log, snapshot, notify)
                                    └──────────▶ metrics (gauges, counters, latency)
 
+With golden references, each frame is also scored against them (`reference`, a
+frame -> [0, 1] callable such as `GoldenReferences.score`); that score has a
+smoother of its own and goes to the alerts, the events and the metrics beside
+the no-reference score.
+
 Time comes from an injected clock and waiting from an injected `wait`, so tests
 run the loop on a fake clock, frame by frame. A frame that cannot be scored is
 counted and skipped; the loop ends on `stop`, after `max_frames` or `duration`,
@@ -22,7 +27,7 @@ import numpy as np
 
 from ..errors import ArniqaEdgeError
 from ..pipeline import Frame
-from .alerts import AlertEvent, AlertSet
+from .alerts import LOW_REFERENCE_QUALITY, AlertEvent, AlertSet
 from .metrics import QaMetrics, health_state
 
 log = logging.getLogger(__name__)
@@ -49,6 +54,8 @@ class LoopStats:
     events: int = 0
     last_score: float | None = None
     last_smoothed: float | None = None
+    last_reference: float | None = None           #: against the golden references, when scored
+    last_reference_smoothed: float | None = None
     last_scored_at: float | None = None
     connected: bool = False  #: whether the last request for a frame got one
 
@@ -61,8 +68,13 @@ class QaLoop:
                  reconnects: Callable[[], int] = lambda: 0,
                  on_scored: Callable[[Frame, float, float], None] | None = None,
                  clock: Callable[[], float] = time.monotonic, wait: Callable[[float], object] | None = None,
-                 stop: threading.Event | None = None):
+                 stop: threading.Event | None = None, reference: Callable[[np.ndarray], float] | None = None,
+                 reference_smoother: Smoother | None = None):
+        if (reference is None) != (reference_smoother is None):
+            raise ValueError("a reference score needs a smoother of its own: pass reference and "
+                             "reference_smoother together")
         self.feed, self._score, self.smoother, self.alerts = feed, score, smoother, alerts
+        self._reference, self.reference_smoother = reference, reference_smoother
         self._on_event, self._on_scored = on_event, on_scored
         self.period = 1.0 / rate_hz if rate_hz > 0 else 0.0
         self.max_frames, self.duration, self.max_frame_age = max_frames, duration, max_frame_age
@@ -113,32 +125,42 @@ class QaLoop:
         started = time.perf_counter()
         try:
             score = float(self._score(frame.image))
+            scored_at = time.perf_counter()
+            # Both scores or neither: a frame that fails either one is skipped as a whole.
+            reference = float(self._reference(frame.image)) if self._reference else None
         except FRAME_ERRORS as exc:
             self.stats.errors += 1
             log.warning("frame %d not scored: %s", frame.index, exc)
             return
-        latency = time.perf_counter() - started
+        latency, reference_latency = scored_at - started, time.perf_counter() - scored_at
         smoothed = self.smoother.update(score)
+        smoothed_reference = None if reference is None else self.reference_smoother.update(reference)
         stats = self.stats
         stats.scored += 1
         stats.last_score, stats.last_smoothed, stats.last_scored_at = score, smoothed, self.clock()
+        stats.last_reference, stats.last_reference_smoothed = reference, smoothed_reference
         if self.metrics:
             self.metrics.latency.observe(latency)
             self.metrics.scored.inc()
             self.metrics.score.set(score)
             self.metrics.smoothed.set(smoothed)
+            if reference is not None:
+                self.metrics.observe_reference(reference, smoothed_reference, reference_latency)
         if self._on_scored:
             self._on_scored(frame, score, smoothed)
-        for event in self.alerts.update(frame.timestamp, frame.index, smoothed, frame.image):
+        for event in self.alerts.update(frame.timestamp, frame.index, smoothed, frame.image,
+                                        reference=smoothed_reference):
             self._report(event, frame.image)
 
     def _report(self, event: AlertEvent, image: np.ndarray) -> None:
         self.stats.events += 1
+        which, value = (("smoothed reference score", event.reference_score) if event.alert == LOW_REFERENCE_QUALITY
+                        else ("smoothed score", event.score))
         if event.state == "raised":
-            log.warning("ALERT %s raised at frame %d (smoothed score %.3f)", event.alert, event.frame, event.score)
+            log.warning("ALERT %s raised at frame %d (%s %.3f)", event.alert, event.frame, which, value)
         else:
-            log.warning("alert %s cleared at frame %d after %.1f s (smoothed score %.3f)", event.alert,
-                        event.frame, event.active_for, event.score)
+            log.warning("alert %s cleared at frame %d after %.1f s (%s %.3f)", event.alert, event.frame,
+                        event.active_for, which, value)
         if self.metrics:
             self.metrics.alert.labels(event.alert).set(1 if event.state == "raised" else 0)
         try:

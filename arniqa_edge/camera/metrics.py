@@ -28,7 +28,8 @@ def _prometheus():
 class QaMetrics:
     """The loop's gauges, counters and latency histogram, in a registry of their own."""
 
-    def __init__(self, alerts: list[str]):
+    def __init__(self, alerts: list[str], reference: bool = False):
+        """alerts: the names of the alerts to export; reference: export the score against golden references."""
         prometheus = _prometheus()
         self.registry = prometheus.CollectorRegistry()
         metric = dict(registry=self.registry, namespace="arniqa")
@@ -46,7 +47,23 @@ class QaMetrics:
         self.alert = prometheus.Gauge("alert_active", "1 while the alert is raised", ["alert"], **metric)
         for name in alerts:
             self.alert.labels(name).set(0)
+        self.reference = self.reference_smoothed = self.reference_latency = None
+        if reference:
+            self.reference = prometheus.Gauge("reference_score", "Quality of the last scored frame against the "
+                                              "golden references, 0..1", **metric)
+            self.reference_smoothed = prometheus.Gauge(
+                "reference_score_smoothed", "Smoothed quality against the golden references, 0..1", **metric)
+            self.reference_latency = prometheus.Histogram(
+                "reference_inference_seconds", "Time to score one frame against the golden references",
+                buckets=(0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0), **metric)
         self._counts = {"dropped": 0, "stale": 0, "errors": 0, "reconnects": 0}
+
+    def observe_reference(self, score: float, smoothed: float, latency: float) -> None:
+        if self.reference is None:
+            raise ValueError("QaMetrics was made without reference=True; it exports no reference score")
+        self.reference.set(score)
+        self.reference_smoothed.set(smoothed)
+        self.reference_latency.observe(latency)
 
     def sync_counts(self, **totals: int) -> None:
         """Bring the counters up to the loop's running totals (dropped=..., reconnects=..., ...)."""

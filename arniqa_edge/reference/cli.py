@@ -1,9 +1,11 @@
-"""`python -m arniqa_edge IMAGE ... --reference REF ... --weights CVRKD.safetensors`.
+"""`python -m arniqa_edge IMAGE ... --reference REF ... --reference-model MODEL`.
 
 Scores every image against the references with a `ReferenceScorer`; the output
 rows and exit statuses are those of the no-reference CLI (`arniqa_edge.cli`).
-The references are read first: one that cannot be read stops the run (status 2),
-since every score depends on all of them.
+MODEL is the CVRKD student's .safetensors (torch) or its exported graphs
+(onnxruntime); --backend and --device choose where it runs. The references are
+read first: one that cannot be read stops the run (status 2), since every score
+depends on all of them.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from ..errors import ArniqaEdgeError, WeightsError
 log = logging.getLogger("arniqa_edge")
 
 #: No-reference options that mean nothing to a reference scorer (refused unless left at their defaults).
-NR_ONLY_OPTIONS = ("model", "regressor", "backend", "protocol")
+NR_ONLY_OPTIONS = ("model", "weights", "regressor", "protocol", "batch_size")
 
 
 def score_against_references(args: argparse.Namespace) -> int:
@@ -26,7 +28,7 @@ def score_against_references(args: argparse.Namespace) -> int:
 
     try:
         _check_options(args)
-        scorer = ReferenceScorer(args.weights, device=args.device)
+        scorer = ReferenceScorer(args.reference_model, backend=args.backend, device=args.device)
         references = scorer.prepare_references(args.reference)
     except ArniqaEdgeError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -46,12 +48,18 @@ def score_against_references(args: argparse.Namespace) -> int:
 
 
 def _check_options(args: argparse.Namespace) -> None:
-    if args.weights is None:
-        raise WeightsError("--reference needs --weights CVRKD.safetensors (a student trained with "
-                           "python -m training.cvrkd.train); no reference model ships with arniqa-edge")
+    if not args.reference:
+        raise ArniqaEdgeError("--reference-model is used with --reference REF ... (the high-quality images to "
+                              "score against)")
+    if args.reference_model is None:
+        raise WeightsError("--reference needs --reference-model PATH: a CVRKD student trained with python -m "
+                           "training.cvrkd.train (or its graphs from python -m training.cvrkd.export); no reference "
+                           "model ships with arniqa-edge")
     from ..cli import build_parser
 
     parser = build_parser()
-    given = [f"--{name}" for name in NR_ONLY_OPTIONS if getattr(args, name) != parser.get_default(name)]
+    given = [f"--{name.replace('_', '-')}" for name in NR_ONLY_OPTIONS
+             if getattr(args, name) != parser.get_default(name)]
     if given:
-        raise ArniqaEdgeError(f"{', '.join(given)} apply to no-reference scoring, not with --reference")
+        raise ArniqaEdgeError(f"{', '.join(given)} apply to no-reference scoring, not with --reference"
+                              + (" (the CVRKD model goes to --reference-model)" if args.weights else ""))

@@ -1,26 +1,30 @@
 """`ReferenceScorer`: quality of an image judged against high-quality references of other content.
 
-    scorer = ReferenceScorer("cvrkd-student.safetensors")
+    scorer = ReferenceScorer("cvrkd-student.safetensors")         # torch
+    scorer = ReferenceScorer("cvrkd-student.maps.onnx")           # onnxruntime, no torch needed
     scorer.score("frame.jpg", references=["golden1.jpg", "golden2.jpg"])   # in [0, 1]
 
 The references need not show the same scene (CVRKD's non-aligned reference): for a
 camera, a few known-good frames of it. The score is the mean over the references of
 the network's prediction; image and references are each cut into the same
 deterministic grid of crops (`crops.grid_crops`). `prepare_references` encodes
-references once, for scoring many frames against the same golden set.
+references once, for scoring many frames against the same golden set. The network
+runs on an engine (`engine.open_engine`): torch or onnxruntime, same API and scores.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import BackendUnavailableError, InputImageError
+from ..errors import InputImageError
 from ..imageio import MAX_PIXELS, ImageLike, describe, load_image
 from .crops import grid_crops
-from .weights import load_cvrkd
+from .engine import open_engine
 
 
 @dataclass(frozen=True)
@@ -32,39 +36,43 @@ class ReferencePrediction:
 
 @dataclass(frozen=True)
 class ReferenceSet:
-    """References encoded once by `ReferenceScorer.prepare_references`."""
+    """References encoded once by `ReferenceScorer.prepare_references`, for that scorer."""
 
-    maps: Any                #: torch.Tensor (R, channels, grid, grid) on the scorer's device
+    #: (R, channels, grid, grid) maps: a torch.Tensor on the scorer's device (torch), a numpy array (onnxruntime)
+    maps: Any
     names: tuple[str, ...]   #: how each reference was given (path, or a description of an array)
 
 
 class ReferenceScorer:
-    """Scores images against non-aligned references with a CVRKD network (torch, CPU or CUDA).
+    """Scores images against non-aligned references with a CVRKD network.
 
     Args:
-        weights: a CVRKD `.safetensors` file written by `python -m training.cvrkd.train`.
+        weights: the CVRKD model: a `.safetensors` file written by `python -m training.cvrkd.train`
+            (torch), or the graphs of `python -m training.cvrkd.export` (onnxruntime): `<stem>.maps.onnx`
+            (with `<stem>.score.onnx` beside it), their folder or their common stem.
+        backend: "auto" (the fastest form that runs here, among those named or lying beside; logged),
+            "torch" or "onnxruntime".
         device: "auto", "cpu", "cuda" or "cuda:N".
         max_pixels: largest image decoded (a decompression-bomb guard).
     """
 
-    def __init__(self, weights, device: str = "auto", max_pixels: int = MAX_PIXELS):
-        try:
-            import timm  # noqa: F401  (the backbone)
-            import torch
-        except ImportError as exc:
-            raise BackendUnavailableError(f"scoring against references needs torch and timm ({exc})") from None
-        from ..backends.torch_backend import resolve_torch_device
-
-        self._torch = torch
-        self.device = torch.device(resolve_torch_device(device))
-        self.net, self.metadata = load_cvrkd(weights)
-        self.net.to(self.device)
-        self.config = self.net.config
-        self.weights_path = weights
+    def __init__(self, weights: str | os.PathLike, backend: str = "auto", device: str = "auto",
+                 max_pixels: int = MAX_PIXELS):
+        self.engine = open_engine(weights, backend, device)
+        self.config = self.engine.config
+        self.weights_path = Path(weights)
         self.max_pixels = max_pixels
         #: "student" (trained against other content) or "teacher" (trained against the aligned
         #: pristine image: meaningful as a full-reference scorer only).
-        self.role = self.metadata["role"]
+        self.role = self.engine.role
+
+    @property
+    def backend(self) -> str:
+        return self.engine.name
+
+    @property
+    def device(self) -> str:
+        return self.engine.device
 
     # -- public API ----------------------------------------------------------
 
@@ -75,12 +83,9 @@ class ReferenceScorer:
     def predict(self, image: ImageLike, references, channels: str = "bgr") -> ReferencePrediction:
         if not isinstance(references, ReferenceSet):
             references = self.prepare_references(references, channels)
-        torch = self._torch
-        with torch.inference_mode():
-            lq_maps = self.net.level_maps(self._crops([image], channels, role="image"))
-            count = len(references.names)
-            raw = self.net.score_maps(lq_maps.expand(count, -1, -1, -1), references.maps).score
-        per_reference = tuple(float(v) for v in raw.float().cpu())
+        lq_maps = self.engine.level_maps(self._crops([image], channels, role="image"))
+        raw = self.engine.score_maps(lq_maps, references.maps)
+        per_reference = tuple(float(v) for v in raw)
         mean = float(np.mean(per_reference))
         return ReferencePrediction(self._to_unit(mean), mean, per_reference)
 
@@ -91,17 +96,16 @@ class ReferenceScorer:
             references = [references]
         if len(references) == 0:
             raise InputImageError("no reference images given; pass at least one high-quality reference")
-        with self._torch.inference_mode():
-            maps = self.net.level_maps(self._crops(references, channels, role="reference"))
+        maps = self.engine.level_maps(self._crops(references, channels, role="reference"))
         return ReferenceSet(maps, tuple(describe(r) for r in references))
 
     def __repr__(self) -> str:
         return (f"ReferenceScorer(weights={str(self.weights_path)!r}, role={self.role!r}, "
-                f"crops={self.config.crops}x{self.config.crop_size}px, device={str(self.device)!r})")
+                f"crops={self.config.crops}x{self.config.crop_size}px, backend={self.engine.describe()!r})")
 
     # -- internals -----------------------------------------------------------
 
-    def _crops(self, images: Sequence[ImageLike], channels: str, role: str):
+    def _crops(self, images: Sequence[ImageLike], channels: str, role: str) -> np.ndarray:
         batch = []
         for image in images:
             try:
@@ -110,7 +114,7 @@ class ReferenceScorer:
                 raise InputImageError(f"{role} {exc}") from None
             rgb = frame[:, :, ::-1] if order == "bgr" else frame
             batch.append(grid_crops(rgb, self.config.crop_size, self.config.crops))
-        return self._torch.from_numpy(np.stack(batch)).to(self.device)
+        return np.stack(batch)
 
     def _to_unit(self, raw: float) -> float:
         low, high = self.config.score_low, self.config.score_high

@@ -6,6 +6,12 @@ a video file or in --out-dir; optionally an annotated video and a PNG plot.
 Outputs are written as frames are scored: Ctrl-C or a truncated file keeps
 everything scored so far.
 
+With --reference-dir DIR --reference-model CVRKD every frame is also scored
+against the known-good images in DIR (encoded once at the start): a
+`reference_score` (and `reference_raw_score`) column, a `reference` metric per
+frame and in the pooled metrics of the JSON, a second line in the plot and the
+caption. The worst segments stay those of the no-reference score.
+
 Exit status: 0 when the whole source was scored; 1 when it ended early
 (truncated or corrupt file) or failed midway; 130 on Ctrl-C or SIGTERM; 2 when
 nothing could start (bad options, missing weights, a source that cannot be opened).
@@ -22,8 +28,9 @@ from pathlib import Path
 from typing import Sequence
 
 from .. import __version__
-from ..cli_options import add_model_arguments, positive_int
+from ..cli_options import add_model_arguments, add_reference_arguments, open_golden_references, positive_int
 from ..errors import ArniqaEdgeError
+from ..golden import GoldenReferences
 from ..scorer import Scorer
 from ..sources import source_kind
 from .demo import SEGMENTS, make_demo_video
@@ -45,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Examples:\n"
                "  python -m arniqa_edge.video clip.mp4 --plot --annotate\n"
                "  python -m arniqa_edge.video rtsp://camera/stream --fps 2 --max-frames 600 --out-dir qa/\n"
+               "  python -m arniqa_edge.video clip.mp4 --reference-dir golden/ --reference-model STUDENT.safetensors\n"
                "  python -m arniqa_edge.video --demo --weights ENC.safetensors --regressor REG.safetensors",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -81,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="frames per backend call (default: 8 on a GPU; on a CPU as many as make ~1 MP, "
                             "so one frame from 720p up)")
 
+    add_reference_arguments(parser.add_argument_group("against golden references (CVRKD)"))
+
     parser.add_argument("-v", "--verbose", action="store_true", help="log the backend, the source and each output")
     parser.add_argument("--version", action="version", version=f"arniqa-edge {__version__}")
     return parser
@@ -94,15 +104,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
+        golden = open_golden_references(args)
         scorer = Scorer(model=args.model, weights=args.weights, regressor=args.regressor, backend=args.backend,
                         device=args.device, protocol=args.protocol, batch_size=args.batch_size or 8)
         if args.demo:
             _make_demo(args)
         reader = VideoReader(args.source, stride=args.stride, fps=args.fps, max_frames=args.max_frames)
         stem = _output_stem(args)
-        report = VideoReport(args.source, metadata=_metadata(scorer, reader),
+        report = VideoReport(args.source, metadata=_metadata(scorer, reader, golden),
                              segment_frames=max(1, round(args.segment_seconds * (reader.output_fps or 1))),
-                             worst_count=args.worst)
+                             worst_count=args.worst, with_reference=golden is not None)
         sinks, paths = _open_sinks(args, stem, report, reader)
     except (ArniqaEdgeError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -112,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     with _sigterm_as_interrupt():
         run_video(scorer, reader, report, sinks, progress=args.progress, keep_images=args.annotate,
-                  batch_size=args.batch_size)
+                  batch_size=args.batch_size, reference=golden.predict if golden else None)
     _print_outcome(report, paths)
     return EXIT_STATUS[report.status]
 
@@ -136,16 +147,19 @@ def _output_stem(args) -> Path:
     return out_dir / (args.name or name)
 
 
-def _metadata(scorer: Scorer, reader: VideoReader) -> dict:
+def _metadata(scorer: Scorer, reader: VideoReader, golden: GoldenReferences | None) -> dict:
     info = reader.info
-    return {"model": scorer.config.name, "backend": scorer.backend.describe(), "protocol": scorer.protocol,
-            "width": info.width, "height": info.height, "source_fps": info.fps,
-            "source_frames": info.frame_count, "stride": reader.stride, "sample_fps": reader.fps}
+    metadata = {"model": scorer.config.name, "backend": scorer.backend.describe(), "protocol": scorer.protocol,
+                "width": info.width, "height": info.height, "source_fps": info.fps,
+                "source_frames": info.frame_count, "stride": reader.stride, "sample_fps": reader.fps}
+    if golden is not None:
+        metadata["references"] = golden.describe()
+    return metadata
 
 
 def _open_sinks(args, stem: Path, report: VideoReport, reader: VideoReader):
     planned = [
-        (args.csv, ".scores.csv", CsvSink),
+        (args.csv, ".scores.csv", lambda path: CsvSink(path, with_reference=report.with_reference)),
         (args.json, ".scores.json", lambda path: JsonSink(path, report)),
         (args.annotate, ".annotated.avi", lambda path: AnnotatedVideoSink(path, reader.output_fps)),
         (args.plot, ".scores.png", PlotSink),
@@ -178,6 +192,11 @@ def _print_outcome(report: VideoReport, paths: Sequence[Path]) -> None:
     if summary.get("frames"):
         print(f"{report.source}: {summary['frames']} frames scored; mean {summary['mean']:.3f}, "
               f"harmonic mean {summary['harmonic_mean']:.3f}, min {summary['min']:.3f}, p5 {summary['p5']:.3f}")
+        if report.with_reference:
+            against = report.reference_summary()
+            print(f"  against {len(report.metadata['references']['images'])} references: mean "
+                  f"{against['mean']:.3f}, harmonic mean {against['harmonic_mean']:.3f}, min {against['min']:.3f}, "
+                  f"p5 {against['p5']:.3f}")
         for rank, segment in enumerate(report.worst_segments(), start=1):
             print(f"  worst #{rank}: {segment.start_time:.2f}-{segment.end_time:.2f}s "
                   f"(frames {segment.start_frame}-{segment.end_frame}), mean {segment.mean_score:.3f}")

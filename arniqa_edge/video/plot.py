@@ -1,4 +1,5 @@
-"""PNG plot of a video's score over time, worst segments shaded. Needs matplotlib."""
+"""PNG plot of a video's score (and its score against references) over time, worst segments shaded.
+Needs matplotlib."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ def plot_scores(report: VideoReport, path: Path) -> None:
     figure, axes = plt.subplots(figsize=(10, 3.6), dpi=120)
     try:
         axes.plot(report.timestamps, report.scores, color="#1f77b4", linewidth=1.2, label="frame score")
+        if report.with_reference:
+            axes.plot(report.timestamps, report.reference_scores, color="#2ca02c", linewidth=1.2,
+                      label="against references")
         summary = report.summary()
         if "mean" in summary:
             axes.axhline(summary["mean"], color="grey", linestyle="--", linewidth=0.8,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from typing import Sequence
+from typing import Any, Callable, Sequence
+
+import numpy as np
 
 from ..errors import ArniqaEdgeError
 from ..pipeline import score_frames
@@ -16,23 +18,28 @@ log = logging.getLogger(__name__)
 
 
 def run_video(scorer: Scorer, reader: VideoReader, report: VideoReport, sinks: Sequence[ResultSink],
-              progress: bool = True, keep_images: bool = False, batch_size: int | None = None) -> VideoReport:
+              progress: bool = True, keep_images: bool = False, batch_size: int | None = None,
+              reference: Callable[[np.ndarray], Any] | None = None) -> VideoReport:
     """Score `reader`'s frames into `report` and `sinks`; always closes the sinks.
 
     The run ends with report.status "complete"; "truncated" when a file stops
     before its announced length; "interrupted" on Ctrl-C (KeyboardInterrupt,
     wherever it was raised); "failed" on an error in the middle of the stream.
     Every frame scored before the end is in the outputs. batch_size: frames per
-    backend call (default: `pipeline.auto_batch_size`).
+    backend call (default: `pipeline.auto_batch_size`). reference: also score
+    each frame against golden references (`GoldenReferences.predict`), in the
+    pipeline's inference stage.
     """
     bar = _progress_bar(reader, enabled=progress)
     try:
-        for frame in score_frames(scorer, reader, batch_size=batch_size, keep_images=keep_images):
+        for frame in score_frames(scorer, reader, batch_size=batch_size, keep_images=keep_images,
+                                  reference=reference):
             report.add(frame)
             for sink in sinks:
                 sink.add(frame)
             bar.update(1)
-            bar.set_postfix_str(f"score {frame.score:.3f}", refresh=False)
+            reference_text = "" if frame.reference_score is None else f", vs ref {frame.reference_score:.3f}"
+            bar.set_postfix_str(f"score {frame.score:.3f}{reference_text}", refresh=False)
         if reader.ended_early:
             report.finish("truncated", f"the video ended after {reader.frames_read} of the "
                                        f"{reader.info.frame_count} frames its container announces "

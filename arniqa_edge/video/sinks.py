@@ -31,16 +31,21 @@ class ResultSink(Protocol):
 
 class CsvSink:
     COLUMNS = ("frame", "timestamp", "score", "raw_score")
+    #: added when frames are also scored against golden references
+    REFERENCE_COLUMNS = ("reference_score", "reference_raw_score")
 
-    def __init__(self, path: Path):
-        self.path = path
+    def __init__(self, path: Path, with_reference: bool = False):
+        self.path, self._with_reference = path, with_reference
         self._file = open(path, "w", newline="", encoding="utf-8")
         self._writer = csv.writer(self._file, lineterminator="\n")
-        self._writer.writerow(self.COLUMNS)
+        self._writer.writerow(self.COLUMNS + (self.REFERENCE_COLUMNS if with_reference else ()))
         self._file.flush()
 
     def add(self, frame: ScoredFrame) -> None:
-        self._writer.writerow([frame.index, f"{frame.timestamp:.6f}", f"{frame.score:.6f}", f"{frame.raw_score:.6f}"])
+        row = [frame.index, f"{frame.timestamp:.6f}", f"{frame.score:.6f}", f"{frame.raw_score:.6f}"]
+        if self._with_reference:
+            row += [f"{frame.reference_score:.6f}", f"{frame.reference_raw_score:.6f}"]
+        self._writer.writerow(row)
         self._file.flush()  # a killed run keeps every row written so far
 
     def close(self, report: VideoReport) -> None:
@@ -70,7 +75,7 @@ class JsonSink:
 
 
 class AnnotatedVideoSink:
-    """The scored frames with their score drawn on, at the rate they were scored."""
+    """The scored frames with their score (and reference score, if any) drawn on, at the rate they were scored."""
 
     FOURCC = {".avi": "MJPG", ".mp4": "mp4v", ".mkv": "MJPG"}
 
@@ -87,7 +92,7 @@ class AnnotatedVideoSink:
             self._writer = cv2.VideoWriter(str(self.path), fourcc, self._fps, (width, height))
             if not self._writer.isOpened():
                 raise OSError(f"{self.path}: OpenCV cannot write this video (try a .avi or .mp4 name)")
-        self._writer.write(draw_score(frame.image, frame.score, frame.timestamp))
+        self._writer.write(draw_score(frame.image, frame.score, frame.timestamp, frame.reference_score))
 
     def close(self, report: VideoReport) -> None:
         if self._writer is not None:
@@ -95,7 +100,7 @@ class AnnotatedVideoSink:
 
 
 class PlotSink:
-    """A PNG of score over time with the worst segments shaded, drawn at the end."""
+    """A PNG of score (and reference score) over time with the worst segments shaded, drawn at the end."""
 
     def __init__(self, path: Path):
         self.path = path

@@ -3,8 +3,9 @@
 // the CPU kernels, the CUDA kernels and the bindings share one description.
 //
 // Images are contiguous float32 (samples, channels, height, width) in [0, 1]; every
-// kernel works in place and clamps its output to [0, 1]. Per-sample parameters are
-// contiguous arrays with `samples` rows, in the same memory (host or CUDA) as the
+// kernel works in place and clamps its output to [0, 1] (the colour conversions
+// and the filters excepted). Per-sample parameters are contiguous arrays with `samples` rows, in the
+// same memory (host or CUDA) as the
 // images. CUDA kernels are enqueued on `stream` and return without waiting.
 #pragma once
 
@@ -47,6 +48,22 @@ struct PatchList {
   int size;  // patch side in pixels
 };
 
+// One odd-length 1-D kernel per sample, applied along rows and then columns
+// (correlation, borders replicated): taps (samples, size), zero-padded and centred
+// when samples' kernels differ in length.
+struct SeparableTaps {
+  const float* taps;
+  int size;
+};
+
+// A 2-D kernel per sample as its non-zero taps: taps (samples, capacity, 3) holding
+// (row offset, column offset, weight) from the kernel centre, the first counts[s] used.
+struct SparseTaps {
+  const float* taps;
+  const int32_t* counts;
+  int capacity;
+};
+
 // --- CPU (num_threads 0 = all cores) ---------------------------------------------------
 void tone_curve_cpu(const Batch& images, const ToneCurves& curves, int num_threads);
 // HSV saturation scaled by factors[s]: out = v + f (x - v), v = the pixel's channel max.
@@ -66,6 +83,15 @@ void copy_patches_cpu(const Batch& images, const PatchList& moves, int num_threa
 // boxes fields: row, col; colors (samples, capacity, channels).
 void fill_blocks_cpu(const Batch& images, const PatchList& blocks, const float* colors, int num_threads);
 
+// Separable filter of every channel in place; `scratch` (same shape) holds the row pass.
+// Not clamped: it also filters Lab planes.
+void separable_filter_cpu(const Batch& images, float* scratch, const SeparableTaps& taps, int num_threads);
+// out = images correlated with each sample's sparse kernel, borders replicated (not clamped).
+void sparse_filter_cpu(const Batch& images, float* out, const SparseTaps& taps, int num_threads);
+// Colour conversions in place on 3-channel images (not clamped: Lab is not in [0, 1]).
+void rgb_to_lab_cpu(const Batch& images, int num_threads);
+void lab_to_rgb_cpu(const Batch& images, int num_threads);  // clamps the RGB to [0, 1]
+
 // --- CUDA -------------------------------------------------------------------------------
 void tone_curve_cuda(const Batch& images, const ToneCurves& curves, std::uintptr_t stream);
 void saturate_hsv_cuda(const Batch& images, const float* factors, std::uintptr_t stream);
@@ -77,6 +103,10 @@ void jitter_cuda(const Batch& images, float* out, const int64_t* seeds, const fl
                  std::uintptr_t stream);
 void copy_patches_cuda(const Batch& images, const PatchList& moves, std::uintptr_t stream);
 void fill_blocks_cuda(const Batch& images, const PatchList& blocks, const float* colors, std::uintptr_t stream);
+void separable_filter_cuda(const Batch& images, float* scratch, const SeparableTaps& taps, std::uintptr_t stream);
+void sparse_filter_cuda(const Batch& images, float* out, const SparseTaps& taps, std::uintptr_t stream);
+void rgb_to_lab_cuda(const Batch& images, std::uintptr_t stream);
+void lab_to_rgb_cuda(const Batch& images, std::uintptr_t stream);
 // Makes `stream` wait for the work already enqueued on each of `producers`.
 void wait_for_streams_cuda(std::uintptr_t stream, const std::vector<std::uintptr_t>& producers);
 

@@ -24,6 +24,10 @@ void impulse_noise_cuda(const Batch&, const int64_t*, const float*, std::uintptr
 void jitter_cuda(const Batch&, float*, const int64_t*, const float*, int, std::uintptr_t) { no_cuda(); }
 void copy_patches_cuda(const Batch&, const PatchList&, std::uintptr_t) { no_cuda(); }
 void fill_blocks_cuda(const Batch&, const PatchList&, const float*, std::uintptr_t) { no_cuda(); }
+void separable_filter_cuda(const Batch&, float*, const SeparableTaps&, std::uintptr_t) { no_cuda(); }
+void sparse_filter_cuda(const Batch&, float*, const SparseTaps&, std::uintptr_t) { no_cuda(); }
+void rgb_to_lab_cuda(const Batch&, std::uintptr_t) { no_cuda(); }
+void lab_to_rgb_cuda(const Batch&, std::uintptr_t) { no_cuda(); }
 void wait_for_streams_cuda(std::uintptr_t, const std::vector<std::uintptr_t>&) { no_cuda(); }
 
 }  // namespace arniqa_edge::distort

@@ -11,10 +11,14 @@
 On a camera, the golden frames go through the first graph once; each new frame
 through the first graph, then the second against every stored reference (the
 scores are averaged, as `arniqa_edge.reference.ReferenceScorer` does). The batch is
-dynamic; P and S are fixed by the network's configuration, whose JSON is copied
-into both graphs' metadata (`cvrkd_config`). Exported with the TorchScript-based
-exporter at opset 18, as `export.onnx` exports the NR encoders, and checked
-against torch with onnxruntime.
+dynamic; P and S are fixed by the network's configuration. Both graphs' metadata
+(`arniqa_edge.reference.onnx_graphs`) names the graph, holds the configuration's
+JSON (`cvrkd_config`) and role, and the sha256 of the weights file, so the
+runtime can tell that two graphs belong together. Exported with the
+TorchScript-based exporter at opset 18, as `export.onnx` exports the NR encoders.
+
+`ReferenceScorer("<stem>.maps.onnx")` scores with them without torch;
+`python -m export.trt <stem>.maps.onnx --precision fp32 -o ...` builds TensorRT engines.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ import torch
 from torch import nn
 
 from arniqa_edge.errors import ArniqaEdgeError
+from arniqa_edge.reference.files import file_sha256
+from arniqa_edge.reference.onnx_graphs import MAPS_SUFFIX, SCORE_SUFFIX, GraphInfo
 from arniqa_edge.reference.weights import load_cvrkd
 
 OPSET = 18
@@ -62,21 +68,23 @@ def export_cvrkd_onnx(weights: str | Path, out_dir: str | Path) -> tuple[Path, P
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = Path(weights).stem
+    weights_sha256 = file_sha256(Path(weights))
     crops = torch.randn(2 * config.crops, 3, config.crop_size, config.crop_size)
     with torch.no_grad():
         maps = net.stacked_maps(crops)
     graphs = {
-        out_dir / f"{stem}.maps.onnx": (_LevelMaps(net), (crops,), ["crops"], ["maps"]),
-        out_dir / f"{stem}.score.onnx": (_Score(net), (maps, maps.flip(0)), ["lq_maps", "ref_maps"], ["score"]),
+        out_dir / f"{stem}{MAPS_SUFFIX}": ("maps", _LevelMaps(net), (crops,), ["crops"], ["maps"]),
+        out_dir / f"{stem}{SCORE_SUFFIX}": ("score", _Score(net), (maps, maps.flip(0)), ["lq_maps", "ref_maps"],
+                                            ["score"]),
     }
-    for path, (module, example, inputs, outputs) in graphs.items():
+    for path, (graph, module, example, inputs, outputs) in graphs.items():
         axes = {name: {0: "batch"} for name in inputs + outputs}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # the exporter's own deprecation notice
             torch.onnx.export(module.eval(), example, str(path), dynamo=False, opset_version=OPSET,
                               input_names=inputs, output_names=outputs, dynamic_axes=axes, do_constant_folding=True)
         model = onnx.load(str(path))
-        onnx.helper.set_model_props(model, {"cvrkd_config": config.to_json(), "role": metadata["role"]})
+        onnx.helper.set_model_props(model, GraphInfo(graph, config, metadata["role"], weights_sha256).to_props())
         onnx.checker.check_model(model, full_check=True)
         onnx.save(model, str(path))
     maps_path, score_path = graphs
@@ -93,22 +101,13 @@ def _check_pooling_exports(net) -> None:
                          f"not all multiples of the {config.grid} x {config.grid} grid (224 px crops are)")
 
 
-def flat_crops(crops: np.ndarray) -> np.ndarray:
-    """(N, P, 3, S, S) -> the (N * P, 3, S, S) float32 input of the maps graph."""
-    return np.ascontiguousarray(crops.reshape(-1, *crops.shape[2:]), dtype=np.float32)
-
-
 def onnx_score(maps_path: str | Path, score_path: str | Path, lq_crops: np.ndarray,
                ref_crops: np.ndarray) -> np.ndarray:
-    """Scores of (N, P, 3, S, S) LQ crops against as many reference crops, with onnxruntime (CPU)."""
-    import onnxruntime as ort
+    """Scores of (N, P, 3, S, S) LQ crops against as many reference crops, with the runtime's onnxruntime engine."""
+    from arniqa_edge.reference.onnxruntime_engine import OnnxRuntimeEngine
 
-    providers = ["CPUExecutionProvider"]
-    maps = ort.InferenceSession(str(maps_path), providers=providers)
-    score = ort.InferenceSession(str(score_path), providers=providers)
-    lq_maps, = maps.run(None, {"crops": flat_crops(lq_crops)})
-    ref_maps, = maps.run(None, {"crops": flat_crops(ref_crops)})
-    return score.run(None, {"lq_maps": lq_maps, "ref_maps": ref_maps})[0]
+    engine = OnnxRuntimeEngine(Path(maps_path), Path(score_path), device="cpu")
+    return engine.score_maps(engine.level_maps(lq_crops), engine.level_maps(ref_crops))
 
 
 def main(argv=None) -> int:

@@ -29,9 +29,12 @@ void for_each_value_span(const Batch& images, int num_threads, Fn fn) {
 
 void tone_curve_cpu(const Batch& images, const ToneCurves& curves, int num_threads) {
   for_each_value_span(images, num_threads, [&](int64_t sample, int64_t first, int64_t last) {
-    const float* knots = curves.knots + sample * kCurvePieces;
-    const float* coefficients = curves.coefficients + sample * kCurvePieces * 4;
-    for (int64_t i = first; i < last; ++i) images.data[i] = eval_curve(images.data[i], knots, coefficients);
+    // Local copies: the compiler can then keep the table in registers and vectorize.
+    float knots[kCurvePieces], coefficients[kCurvePieces * 4];
+    std::copy_n(curves.knots + sample * kCurvePieces, kCurvePieces, knots);
+    std::copy_n(curves.coefficients + sample * kCurvePieces * 4, kCurvePieces * 4, coefficients);
+    float* values = images.data;
+    for (int64_t i = first; i < last; ++i) values[i] = eval_curve(values[i], knots, coefficients);
   });
 }
 
@@ -65,9 +68,10 @@ void quantize_cpu(const Batch& images, const int32_t* levels, int num_threads) {
     const int level_count = levels[sample];
     const float offset = static_cast<float>(low[sample]);
     const float range = static_cast<float>(high[sample] - low[sample]);
+    float* values = images.data;
     for (int64_t i = first; i < last; ++i) {
-      const float bin = static_cast<float>(quantization_bin(images.data[i], level_count));
-      images.data[i] = range > 0.0f ? (bin - offset) / range : clamp01(bin);
+      const float bin = static_cast<float>(quantization_bin(values[i], level_count));
+      values[i] = range > 0.0f ? (bin - offset) / range : clamp01(bin);
     }
   });
 }

@@ -12,16 +12,11 @@
 #include "ops/antialias.h"
 #include "ops/cpu/float16.h"
 #include "ops/cpu/parallel.h"
+#include "ops/cpu/vector_clones.h"
 #include "ops/preprocess.h"
 
-// The inner loops are compiled twice on x86-64, for the SSE2 baseline and for AVX2,
-// picked at load time: AVX2's byte shuffles make the stride-3 pixel loads several
-// times faster. FMA stays off so both versions round identically.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define ARNIQA_CPU_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define ARNIQA_CPU_CLONES
-#endif
+// The inner loops have AVX2 clones (ops/cpu/vector_clones.h): AVX2's byte shuffles
+// make the stride-3 pixel loads several times faster.
 
 namespace arniqa_edge {
 namespace {

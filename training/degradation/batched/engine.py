@@ -1,25 +1,28 @@
 """Apply one `DistortionSequence` per image to a (B, 3, H, W) batch, grouped by type.
 
-At step position p, the images whose sequence has a p-th step are grouped by its
-type; each type runs once over its sub-batch (gathered, distorted, scattered back).
-Images are independent and every random draw is keyed by its step's seed, so an
-image's output does not depend on the rest of the batch: ``apply_sequences`` of a
-batch equals applying each sequence to its image alone.
+Work goes in rounds: the images that are free to take their next step are grouped
+by its type, and each type runs once over its sub-batch (gathered, distorted,
+scattered back). Images are independent and every random draw is keyed by its
+step's seed, so an image's output does not depend on the rest of the batch or on
+the order of the rounds: ``apply_sequences`` of a batch equals applying each
+sequence to its image alone.
 
-Host-bound types (JPEG 2000) are started first at their position and collected
-last, so the device works on the other types meanwhile.
+Host-bound types (JPEG 2000: one image on one core, the slowest type by far) are
+handed to host threads and their images leave the rounds until the codec is done;
+the other images go on with their later steps meanwhile, so the codec overlaps with
+the rest of the batch instead of holding up every image at its step position.
 """
 
 from __future__ import annotations
 
 from typing import Sequence
 
-import numpy as np
 import torch
 
 from ..registry import check_level, get_spec
 from ..sampler import DistortionSequence, DistortionStep
 from .ops import BATCHED_OPS
+from .ops.compression import PendingImages
 from .steps import StepGroup
 
 
@@ -55,11 +58,22 @@ def apply_sequences(
     """
     batch = as_float_batch(images)
     _check_sequences(sequences, batch)
-    length = max((len(sequence) for sequence in sequences), default=0)
-    for position in range(length):
-        _apply_position(batch, [seq.steps[position] if position < len(seq) else None for seq in sequences],
-                        realization)
-    return batch
+    next_step = [0] * len(sequences)  # per image: the index of its next step
+    in_flight: list[tuple[list[int], PendingImages]] = []  # host-bound steps running, by their images
+    while True:
+        busy = {index for positions, _ in in_flight for index in positions}
+        ready = [i for i, sequence in enumerate(sequences) if next_step[i] < len(sequence) and i not in busy]
+        if ready:
+            in_flight += _run_round(batch, {i: sequences[i].steps[next_step[i]] for i in ready}, realization)
+            for i in ready:
+                next_step[i] += 1
+        elif not in_flight:
+            return batch
+        # Finished host work rejoins the rounds; with nothing else to run, wait for the oldest.
+        finished = [job for job in in_flight if job[1].done()] or ([] if ready else in_flight[:1])
+        for job in finished:
+            _scatter_clamped(batch, job[0], job[1].result())
+            in_flight.remove(job)
 
 
 def apply_distortion(
@@ -91,22 +105,49 @@ def _check_sequences(sequences: Sequence[DistortionSequence], batch: torch.Tenso
                 )
 
 
-def _apply_position(batch: torch.Tensor, steps: list[DistortionStep | None], realization: int) -> None:
-    """Apply the step each image has at one position (None: it has none), type by type."""
+def _run_round(batch: torch.Tensor, steps: dict[int, DistortionStep], realization: int
+               ) -> list[tuple[list[int], PendingImages]]:
+    """Apply each image's given step, type by type; returns the host-bound steps started (not yet applied)."""
     images_of: dict[str, list[int]] = {}
-    for index, step in enumerate(steps):
-        if step is not None:
-            images_of.setdefault(step.name, []).append(index)
+    for index, step in steps.items():
+        images_of.setdefault(step.name, []).append(index)
     # Host-bound types first, so their threads run while the rest is computed.
     names = sorted(images_of, key=lambda name: not BATCHED_OPS[name].host_bound)
-    pending = []
+    started = []
     for name in names:
-        index = torch.from_numpy(np.asarray(images_of[name], dtype=np.int64)).to(batch.device, non_blocking=True)
-        group = StepGroup.from_steps([steps[i] for i in images_of[name]], realization)
-        result = BATCHED_OPS[name].apply(batch.index_select(0, index), group)
+        positions = images_of[name]
+        group = StepGroup.from_steps([steps[i] for i in positions], realization)
+        result = BATCHED_OPS[name].apply(_gather(batch, positions), group)
         if BATCHED_OPS[name].host_bound:
-            pending.append((index, result))
+            started.append((positions, result))
         else:
-            batch.index_copy_(0, index, result.clamp_(0, 1))
-    for index, result in pending:
-        batch.index_copy_(0, index, result.result().clamp_(0, 1))
+            _scatter_clamped(batch, positions, result)
+    return started
+
+
+def _gather(batch: torch.Tensor, positions: list[int]) -> torch.Tensor:
+    """The sub-batch of the images at `positions`, for an op to own (and change).
+
+    Consecutive positions (every single image among them) give a view of `batch`,
+    which the op then distorts where it lies; others a contiguous copy.
+    """
+    first = positions[0]
+    if positions == list(range(first, first + len(positions))):
+        return batch[first : first + len(positions)]
+    if batch.is_cuda:
+        return batch.index_select(0, torch.tensor(positions, device=batch.device))
+    # On the CPU, index_select over whole images is far slower than copying each one.
+    return torch.stack([batch[i] for i in positions])
+
+
+def _scatter_clamped(batch: torch.Tensor, positions: list[int], images: torch.Tensor) -> None:
+    """batch[positions] = images clipped to [0, 1]."""
+    first = positions[0]
+    target = batch[first : first + len(positions)]
+    if images.data_ptr() == target.data_ptr() and images.shape == target.shape:  # the op worked on the view
+        images.clamp_(0, 1)
+    elif batch.is_cuda:
+        batch.index_copy_(0, torch.tensor(positions, device=batch.device), images.clamp_(0, 1))
+    else:
+        for image, position in zip(images, positions):  # one pass per image: clip while copying
+            torch.clamp(image, 0, 1, out=batch[position])

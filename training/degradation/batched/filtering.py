@@ -1,8 +1,9 @@
 """Linear filtering of (B, C, H, W) batches with replicated borders, as the reference filters.
 
-Filters correlate (no kernel flip). `filter2d` and `filter_separable` apply one kernel
-to the whole batch; `filter2d_per_image` gives each image its own kernel through a
-grouped convolution, so a sub-batch with B different kernels is still one conv call.
+Filters correlate (no kernel flip) and run in the native kernels, one kernel per
+image, so a sub-batch with B different kernels is still one call: 2-D kernels through
+their non-zero taps (`filter2d`, `filter2d_per_image`), separable ones (the Gaussians)
+as a row and a column pass (`filter_separable`, `filter_separable_per_image`).
 """
 
 from __future__ import annotations
@@ -13,13 +14,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import native
+
 
 def pad_replicate(images: torch.Tensor, pad_rows: int, pad_cols: int) -> torch.Tensor:
-    """Replicate the border; pads may be wider than the image (F.pad's may not)."""
-    *_, height, width = images.shape
-    rows = torch.arange(-pad_rows, height + pad_rows, device=images.device).clamp(0, height - 1)
-    cols = torch.arange(-pad_cols, width + pad_cols, device=images.device).clamp(0, width - 1)
-    return images.index_select(-2, rows).index_select(-1, cols)
+    """Replicate the border of (..., H, W) images; pads may be wider than the image."""
+    return F.pad(images, (pad_cols, pad_cols, pad_rows, pad_rows), mode="replicate")
 
 
 def _check_odd(shape: Sequence[int]) -> None:
@@ -29,37 +29,52 @@ def _check_odd(shape: Sequence[int]) -> None:
 
 def filter2d(images: torch.Tensor, kernel: np.ndarray) -> torch.Tensor:
     """Correlate every channel of every image with the same odd-sized 2-D kernel."""
-    _check_odd(kernel.shape)
-    channels = images.shape[1]
-    k_rows, k_cols = kernel.shape
-    padded = pad_replicate(images, k_rows // 2, k_cols // 2)
-    # Depthwise (one group per channel): torch's fast path for per-channel filters on the CPU.
-    weight = torch.as_tensor(kernel, dtype=images.dtype, device=images.device).expand(channels, 1, k_rows, k_cols)
-    return F.conv2d(padded, weight.contiguous(), groups=channels)
+    return filter2d_per_image(images, [kernel] * len(images))
 
 
 def filter_separable(images: torch.Tensor, taps: np.ndarray) -> torch.Tensor:
-    """Correlate with outer(taps, taps): a column pass then a row pass."""
-    (size,) = taps.shape
-    return filter2d(filter2d(images, taps.reshape(size, 1)), taps.reshape(1, size))
+    """Correlate every channel of every image with outer(taps, taps)."""
+    return filter_separable_per_image(images, [taps] * len(images))
+
+
+def filter_separable_per_image(images: torch.Tensor, taps: Sequence[np.ndarray]) -> torch.Tensor:
+    """A new batch: image i (all its channels) correlated with outer(taps[i], taps[i]).
+
+    Runs in the native ``separable_filter`` kernel (a row pass and a column pass);
+    shorter tap vectors are zero-padded, centred, which the kernel trims again.
+    """
+    for row in taps:
+        _check_odd(row.shape)
+    size = max(len(row) for row in taps)
+    table = np.zeros((len(taps), size), dtype=np.float32)
+    for i, row in enumerate(taps):
+        start = (size - len(row)) // 2
+        table[i, start : start + len(row)] = row
+    out = images.to(torch.float32).contiguous().clone()
+    native.launch("separable_filter", out, torch.empty_like(out), native.parameter(table, out, torch.float32))
+    return out
 
 
 def filter2d_per_image(images: torch.Tensor, kernels: Sequence[np.ndarray]) -> torch.Tensor:
-    """Correlate image i (all its channels) with kernels[i]; kernels may differ in size.
+    """A new batch: image i (all its channels) correlated with kernels[i]; sizes may differ.
 
-    Smaller kernels are zero-padded, centred, to the largest size, which leaves their
-    result unchanged.
+    Runs in the native ``sparse_filter`` kernel over each kernel's non-zero taps: the
+    blur kernels here (disks, one-pixel-wide motion lines) are mostly zeros at their
+    larger sizes.
     """
+    rows = []
     for kernel in kernels:
         _check_odd(kernel.shape)
-    batch, channels, height, width = images.shape
-    k_rows = max(kernel.shape[0] for kernel in kernels)
-    k_cols = max(kernel.shape[1] for kernel in kernels)
-    stacked = np.zeros((batch, k_rows, k_cols), dtype=np.float32)
-    for i, kernel in enumerate(kernels):
-        top, left = (k_rows - kernel.shape[0]) // 2, (k_cols - kernel.shape[1]) // 2
-        stacked[i, top : top + kernel.shape[0], left : left + kernel.shape[1]] = kernel
-    weight = torch.from_numpy(stacked).to(images.device).repeat_interleave(channels, dim=0).unsqueeze(1)
-    padded = pad_replicate(images, k_rows // 2, k_cols // 2)
-    planes = padded.reshape(1, batch * channels, *padded.shape[-2:])
-    return F.conv2d(planes, weight, groups=batch * channels).view(batch, channels, height, width)
+        offsets = np.argwhere(kernel != 0)
+        weights = kernel[offsets[:, 0], offsets[:, 1]]
+        centred = offsets - np.array(kernel.shape) // 2
+        rows.append(np.column_stack((centred, weights)).astype(np.float32))
+    capacity = max(1, max(len(taps) for taps in rows))
+    table = np.zeros((len(rows), capacity, 3), dtype=np.float32)
+    for i, taps in enumerate(rows):
+        table[i, : len(taps)] = taps
+    source = images.to(torch.float32).contiguous()
+    out = torch.empty_like(source)
+    native.launch("sparse_filter", source, out, native.parameter(table, out, torch.float32),
+                  native.parameter([len(taps) for taps in rows], out, torch.int32))
+    return out

@@ -38,7 +38,9 @@ def launch(kernel: str, images: torch.Tensor, *arrays: torch.Tensor, **options) 
         with torch.cuda.device(images.device):
             fn(images, *arrays, stream=torch.cuda.current_stream(images.device).cuda_stream, **options)
     else:
-        fn(images, *arrays, **options)
+        # Host tensors go in as numpy views (the buffer protocol): a CPU tensor's
+        # __dlpack__ asks whether it is pinned, which costs more than small kernels.
+        fn(images.numpy(), *(array.numpy() for array in arrays), **options)
 
 
 def parameter(values: Sequence | np.ndarray, like: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:

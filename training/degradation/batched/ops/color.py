@@ -11,8 +11,8 @@ from ... import random_params
 from ...images import quantize_8bit
 from ...kernels import gaussian_kernel_1d
 from .. import colorspace, native
-from ..filtering import filter_separable, pad_replicate
-from ..steps import StepGroup, apply_per_value
+from ..filtering import filter_separable, filter_separable_per_image, pad_replicate
+from ..steps import StepGroup
 
 _EDGE_SIGMA = 4
 _EDGE_PERCENT = 1
@@ -20,11 +20,8 @@ _EDGE_PERCENT = 1
 
 def color_diffusion(images: torch.Tensor, group: StepGroup) -> torch.Tensor:
     lab = colorspace.rgb_to_lab(images)
-
-    def diffuse(chroma: torch.Tensor, amount: float) -> torch.Tensor:
-        return filter_separable(chroma, gaussian_kernel_1d(1.5 * amount + 2)) * amount
-
-    lab[:, 1:] = apply_per_value(lab[:, 1:].contiguous(), group, diffuse)
+    taps = [gaussian_kernel_1d(1.5 * amount + 2) for amount in group.values]
+    lab[:, 1:] = filter_separable_per_image(lab[:, 1:], taps) * group.value_tensor(lab)
     return quantize_8bit(colorspace.lab_to_rgb(lab))
 
 

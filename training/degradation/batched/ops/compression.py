@@ -2,9 +2,9 @@
 
 JPEG 2000 has no GPU codec here, so it runs on a pool of host threads (OpenJPEG
 releases the GIL while it codes). `jpeg2000` returns a `PendingImages` at once; the
-engine starts it before the other types of the same step position, queues their
-kernels meanwhile, and collects it last, so on CUDA the GPU keeps working while the
-CPU codes. Only the copy to the host waits for the GPU (for the previous position).
+engine starts it before the other types of its round and takes its images out of
+the rounds until it is done, so the CPU codes while the other images go on (on the
+GPU, or on the other cores). Only the copy to the host waits for the device.
 """
 
 from __future__ import annotations
@@ -40,6 +40,9 @@ class PendingImages:
     def __init__(self, futures: list[Future], device: torch.device):
         self._futures = futures
         self._device = device
+
+    def done(self) -> bool:
+        return all(future.done() for future in self._futures)
 
     def result(self) -> torch.Tensor:
         images = torch.stack([future.result() for future in self._futures])
