@@ -29,6 +29,14 @@ def distortion_kernels_built() -> bool:
     return hasattr(_C, "distort")
 
 
+def shared_labels(name: str = "KADID-10k.csv") -> Path:
+    """A label file of the shared data; skips the test when it is absent."""
+    path = SHARED_DATA / "labels" / name
+    if not path.is_file():
+        pytest.skip(f"needs {path} (the project's shared data beside the checkout)")
+    return path
+
+
 def pristine_images(split: str = "val", pattern: str = "bsds_*.jpg", count: int = 4) -> list[Path]:
     folder = SHARED_DATA / "pristine" / split
     files = sorted(folder.glob(pattern))[:count]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import Ridge
 
-from conftest import pristine_images
+from conftest import pristine_images, shared_labels
 from training.evaluate import main
 from training.protocols import correlations, evaluate_holdout, evaluate_splits, select_alpha
 from training.ridge_path import RidgePath
@@ -115,6 +115,8 @@ def test_dataset_command_with_the_laplacian_baseline(tmp_path, capsys):
 
 
 def test_proxy_command(tmp_path):
+    # The command reads the shared KADID-10k labels and photos.
+    shared_labels(), pristine_images("train", "*", 3), pristine_images("val", "*", 2)
     out, work = tmp_path / "results", tmp_path / "work"
     args = ["proxy", "--types", "gaublur,whitenoise", "--train-images", "3", "--val-images", "2",
             "--baselines", "laplacian", "--work", str(work), "--out", str(out)]

@@ -4,18 +4,15 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import SHARED_DATA, has_torch, pristine_images
+from conftest import has_torch, pristine_images, shared_labels
 
 pytestmark = pytest.mark.skipif(not has_torch(), reason="needs torch")
-LABELS = SHARED_DATA / "labels" / "KADID-10k.csv"
 
 
 def test_kadid_level_mos_from_the_real_label_file():
     from training.kadid_proxy import kadid_level_mos, proxy_distortions
 
-    if not LABELS.is_file():
-        pytest.skip(f"needs {LABELS}")
-    mos = kadid_level_mos(LABELS)
+    mos = kadid_level_mos(shared_labels())
     assert len(mos) == 25 * 5
     assert all(1 <= v <= 5 for v in mos.values())
     blur = [mos[(1, level)] for level in range(1, 6)]
@@ -28,17 +25,16 @@ def test_build_writes_labelled_images_and_fit_regressor_reads_them(tmp_path, lit
     from training import fit_regressor
     from training.kadid_proxy import build, kadid_level_mos
 
-    if not LABELS.is_file():
-        pytest.skip(f"needs {LABELS}")
+    labels = shared_labels()
     content = tmp_path / "content"
     content.mkdir()
     for path in pristine_images("train", count=4):
         cv2.imwrite(str(content / f"{path.stem}.png"), cv2.imread(str(path)))
     index = build(content, tmp_path / "proxy", images=4, types=["gaublur", "whitenoise"], levels=[1, 3, 5],
-                  size=64, include_pristine=True, labels=LABELS)
+                  size=64, include_pristine=True, labels=labels)
     rows = list(csv.DictReader(open(index)))
     assert len(rows) == 4 * (2 * 3 + 1)
-    mos = kadid_level_mos(LABELS)
+    mos = kadid_level_mos(labels)
     for row in rows:
         image = cv2.imread(str(tmp_path / "proxy" / row["image"]))
         assert image.shape == (64, 64, 3)
@@ -64,7 +60,8 @@ def test_build_writes_labelled_images_and_fit_regressor_reads_them(tmp_path, lit
 def test_unknown_or_unlabelled_type_is_refused(tmp_path):
     from training.kadid_proxy import build
 
+    labels = shared_labels()
     with pytest.raises(ValueError, match="no KADID-10k counterpart"):
-        build(tmp_path, tmp_path / "o", 1, ["nonlincontrchange"], [1], labels=LABELS)
+        build(tmp_path, tmp_path / "o", 1, ["nonlincontrchange"], [1], labels=labels)
     with pytest.raises(ValueError, match="unknown"):
-        build(tmp_path, tmp_path / "o", 1, ["sharpen_everything"], [1], labels=LABELS)
+        build(tmp_path, tmp_path / "o", 1, ["sharpen_everything"], [1], labels=labels)

@@ -74,11 +74,18 @@ def _composed_rows(timer: Callable[..., list[Timing]]) -> list[Row]:
         tag = f"{size[1]}x{size[0]}"
         # The part no path speeds up: the JPEG 2000 steps alone (OpenJPEG, one core per image).
         singles = [(images[index], DistortionSequence((step,))) for index, step in steps]
+        # And everything else: the same sequences without their JPEG 2000 steps.
+        others = [DistortionSequence(tuple(step for step in sequence if step.name != "jpeg2000"))
+                  for sequence in sequences]
         paths = {
             f"reference, one at a time ({tag})": ("reference", lambda: reference_path(images, sequences), None),
             f"batched CPU ({tag})": ("batched-cpu", lambda: batched_path(images, sequences), None),
             f"their {len(steps)} JPEG 2000 steps alone ({tag})": (
                 "jpeg2000-only", lambda: [apply_sequence(image, single) for image, single in singles], None),
+            f"reference, without the JPEG 2000 steps ({tag})": (
+                "reference-no-jpeg2000", lambda: reference_path(images, others), None),
+            f"batched CPU, without the JPEG 2000 steps ({tag})": (
+                "batched-cpu-no-jpeg2000", lambda: batched_path(images, others), None),
         }
         if torch.cuda.is_available():
             on_gpu = images.cuda()
@@ -130,6 +137,8 @@ def run(repeats: int = MAX_REPEATS, warmup: int = 1) -> SuiteResult:
         share = median[tag, "jpeg2000-only"] / median[tag, "reference"]
         summary[f"JPEG 2000 share of the reference time ({tag})"] = share
         summary[f"CPU speed-up bound on {cores} cores from JPEG 2000 alone ({tag})"] = 1 / (share / cores)
+        summary[f"batched CPU / reference without the JPEG 2000 steps ({tag})"] = (
+            rate[tag, "batched-cpu-no-jpeg2000"] / rate[tag, "reference-no-jpeg2000"])
         if (tag, "batched-cuda") in rate:
             summary[f"batched CUDA / reference images/s ({tag})"] = rate[tag, "batched-cuda"] / rate[tag, "reference"]
     return SuiteResult(

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ops/cpu/parallel.h"
+#include "ops/cpu/vector_clones.h"
 #include "ops/distort.h"
 #include "ops/distort_math.h"
 #include "ops/distort_random.h"
@@ -23,7 +24,7 @@ namespace {
 struct BilinearTaps {
   explicit BilinearTaps(int64_t width) : corner(width), down(width), right(width), dr(width), dc(width) {}
 
-  void locate(int64_t row, int height, int64_t width, float std, const float* dy, const float* dx) {
+  ARNIQA_CPU_CLONES void locate(int64_t row, int height, int64_t width, float std, const float* dy, const float* dx) {
     const float last_row = static_cast<float>(height - 1);
     const float last_col = static_cast<float>(width - 1);
 #pragma omp simd
@@ -40,7 +41,7 @@ struct BilinearTaps {
     }
   }
 
-  void sample(const float* plane, float* out, int64_t width) const {
+  ARNIQA_CPU_CLONES void sample(const float* plane, float* out, int64_t width) const {
     for (int64_t col = 0; col < width; ++col) {
       const float* p = plane + corner[col];
       const float top = p[0] * (1.0f - dc[col]) + p[right[col]] * dc[col];
@@ -61,7 +62,7 @@ struct RowRandom {
   float* normal(int lane) { return normals.data() + lane * width; }
 
   // The Philox words of pixels [first, first + width) in draw `round`.
-  void draw(uint64_t seed, int64_t first, uint32_t round) {
+  ARNIQA_CPU_CLONES void draw(uint64_t seed, int64_t first, uint32_t round) {
     uint32_t* x = word(0);
     uint32_t* y = word(1);
     uint32_t* z = word(2);
@@ -76,7 +77,7 @@ struct RowRandom {
   // normal(2 * pair), normal(2 * pair + 1) from words 2 * pair and 2 * pair + 1: normal_pair's
   // Box-Muller, split into one loop per function so that each has a vector version
   // (in one loop the compiler fuses sinf and cosf into a sincosf it cannot vectorize).
-  void normals_from_words(int pair) {
+  ARNIQA_CPU_CLONES void normals_from_words(int pair) {
     const uint32_t* a = word(2 * pair);
     const uint32_t* b = word(2 * pair + 1);
     float* radius = normal(2 * pair);

@@ -10,7 +10,8 @@ sequence to its image alone.
 Host-bound types (JPEG 2000: one image on one core, the slowest type by far) are
 handed to host threads and their images leave the rounds until the codec is done;
 the other images go on with their later steps meanwhile, so the codec overlaps with
-the rest of the batch instead of holding up every image at its step position.
+the rest of the batch instead of holding up every image at its step position. The
+images with such a step ahead take their rounds first, so the codec starts early.
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ def apply_sequences(
     while True:
         busy = {index for positions, _ in in_flight for index in positions}
         ready = [i for i, sequence in enumerate(sequences) if next_step[i] < len(sequence) and i not in busy]
+        # Images with a host-bound step ahead go first, so that their codec starts early.
+        ready = [i for i in ready if _host_bound_ahead(sequences[i], next_step[i])] or ready
         if ready:
             in_flight += _run_round(batch, {i: sequences[i].steps[next_step[i]] for i in ready}, realization)
             for i in ready:
@@ -103,6 +106,10 @@ def _check_sequences(sequences: Sequence[DistortionSequence], batch: torch.Tenso
                     f"{spec.name} (sequences[{index}]) needs images of at least {spec.min_size}x{spec.min_size} px, "
                     f"got {height}x{width}"
                 )
+
+
+def _host_bound_ahead(sequence: DistortionSequence, start: int) -> bool:
+    return any(BATCHED_OPS[step.name].host_bound for step in sequence.steps[start:])
 
 
 def _run_round(batch: torch.Tensor, steps: dict[int, DistortionStep], realization: int
