@@ -2,7 +2,6 @@
 // pixels are OpenMP simd; this file is built with -ffast-math so powf has a vector
 // version (libmvec). The results differ from the reference's float32 torch ops by a
 // few ulps, far inside the engine's parity bound.
-#include <algorithm>
 
 #include "ops/cpu/parallel.h"
 #include "ops/cpu/vector_clones.h"
@@ -17,14 +16,9 @@ namespace {
 template <typename Fn>
 void for_each_pixel_run(const Batch& images, int num_threads, Fn convert) {
   const int64_t plane = images.plane();
-  cpu::parallel_for(images.samples * plane, num_threads, [&](int64_t begin, int64_t end) {
-    while (begin < end) {
-      const int64_t sample = begin / plane;
-      const int64_t stop = std::min(end, (sample + 1) * plane);
-      float* first = images.data + sample * images.sample_size() + (begin - sample * plane);
-      convert(first, first + plane, first + 2 * plane, stop - begin);
-      begin = stop;
-    }
+  cpu::parallel_for_unit_pieces(images.samples, plane, num_threads, [&](int64_t sample, int64_t begin, int64_t end) {
+    float* first = images.data + sample * images.sample_size() + (begin - sample * plane);
+    convert(first, first + plane, first + 2 * plane, end - begin);
   });
 }
 

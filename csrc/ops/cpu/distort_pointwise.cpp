@@ -10,19 +10,11 @@
 namespace arniqa_edge::distort {
 namespace {
 
-// Splits [0, images.size()) across threads and calls fn(sample, first, last) for
-// each part of it that lies in one sample, with flat value indices.
+// Calls fn(sample, first, last) on pieces of the batch's values split across threads,
+// each piece inside one sample, with flat value indices.
 template <typename Fn>
 void for_each_value_span(const Batch& images, int num_threads, Fn fn) {
-  const int64_t per_sample = images.sample_size();
-  cpu::parallel_for(images.size(), num_threads, [&](int64_t begin, int64_t end) {
-    while (begin < end) {
-      const int64_t sample = begin / per_sample;
-      const int64_t stop = std::min(end, (sample + 1) * per_sample);
-      fn(sample, begin, stop);
-      begin = stop;
-    }
-  });
+  cpu::parallel_for_unit_pieces(images.samples, images.sample_size(), num_threads, fn);
 }
 
 }  // namespace

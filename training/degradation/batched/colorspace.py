@@ -16,7 +16,7 @@ from . import native
 
 def rgb_to_lab(images: torch.Tensor) -> torch.Tensor:
     """A new (B, 3, H, W) Lab batch (L in 0..100) of an sRGB batch in [0, 1]."""
-    lab = images.contiguous().clone()
+    lab = images.clone(memory_format=torch.contiguous_format)
     native.launch("rgb_to_lab", lab)
     return lab
 
@@ -29,6 +29,4 @@ def lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:
 
 def rgb_to_gray(images: torch.Tensor) -> torch.Tensor:
     """BT.601 luma, shape (B, H, W)."""
-    batch, channels, height, width = images.shape
-    tall = images.transpose(0, 1).reshape(channels, batch * height, width)
-    return color.rgb_to_gray(tall).view(batch, height, width)
+    return color.rgb_to_gray(images.transpose(0, 1))  # channels first: the reference's (3, ...) layout

@@ -50,7 +50,7 @@ def filter_separable_per_image(images: torch.Tensor, taps: Sequence[np.ndarray])
     for i, row in enumerate(taps):
         start = (size - len(row)) // 2
         table[i, start : start + len(row)] = row
-    out = images.to(torch.float32).contiguous().clone()
+    out = images.to(torch.float32, memory_format=torch.contiguous_format, copy=True)
     native.launch("separable_filter", out, torch.empty_like(out), native.parameter(table, out, torch.float32))
     return out
 
@@ -69,12 +69,8 @@ def filter2d_per_image(images: torch.Tensor, kernels: Sequence[np.ndarray]) -> t
         weights = kernel[offsets[:, 0], offsets[:, 1]]
         centred = offsets - np.array(kernel.shape) // 2
         rows.append(np.column_stack((centred, weights)).astype(np.float32))
-    capacity = max(1, max(len(taps) for taps in rows))
-    table = np.zeros((len(rows), capacity, 3), dtype=np.float32)
-    for i, taps in enumerate(rows):
-        table[i, : len(taps)] = taps
     source = images.to(torch.float32).contiguous()
     out = torch.empty_like(source)
-    native.launch("sparse_filter", source, out, native.parameter(table, out, torch.float32),
+    native.launch("sparse_filter", source, out, native.parameter(native.stack_padded(rows), out, torch.float32),
                   native.parameter([len(taps) for taps in rows], out, torch.int32))
     return out

@@ -46,3 +46,16 @@ def launch(kernel: str, images: torch.Tensor, *arrays: torch.Tensor, **options) 
 def parameter(values: Sequence | np.ndarray, like: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """Per-image parameters as a contiguous tensor on the device of `like`."""
     return torch.as_tensor(np.asarray(values), dtype=dtype).contiguous().to(like.device, non_blocking=True)
+
+
+def stack_padded(per_image: Sequence[np.ndarray]) -> np.ndarray:
+    """Stack (count_i, fields) arrays into (images, max count, fields), zero-padded.
+
+    The layout of the kernels' per-image lists (patches, blocks, filter taps), whose
+    counts travel beside them.
+    """
+    capacity = max(len(rows) for rows in per_image)
+    stacked = np.zeros((len(per_image), capacity, per_image[0].shape[1]), dtype=per_image[0].dtype)
+    for i, rows in enumerate(per_image):
+        stacked[i, : len(rows)] = rows
+    return stacked

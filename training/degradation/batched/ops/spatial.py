@@ -27,7 +27,7 @@ def non_eccentricity_patch(images: torch.Tensor, group: StepGroup) -> torch.Tens
         random_params.draw_patch_moves(rng, height, width, int(count))
         for count, rng in zip(group.values, group.generators)
     ]
-    boxes = _padded_boxes([np.stack((m.src_rows, m.src_cols, m.dst_rows, m.dst_cols), axis=1) for m in draws])
+    boxes = native.stack_padded([np.stack((m.src_rows, m.src_cols, m.dst_rows, m.dst_cols), axis=1) for m in draws])
     native.launch(
         "copy_patches",
         images,
@@ -44,8 +44,8 @@ def color_block(images: torch.Tensor, group: StepGroup) -> torch.Tensor:
         random_params.draw_color_blocks(rng, height, width, int(count))
         for count, rng in zip(group.values, group.generators)
     ]
-    boxes = _padded_boxes([np.stack((b.rows, b.cols), axis=1) for b in draws])
-    colors = _padded_boxes([b.colors for b in draws])
+    boxes = native.stack_padded([np.stack((b.rows, b.cols), axis=1) for b in draws])
+    colors = native.stack_padded([b.colors for b in draws])
     native.launch(
         "fill_blocks",
         images,
@@ -55,15 +55,6 @@ def color_block(images: torch.Tensor, group: StepGroup) -> torch.Tensor:
         size=random_params.COLOR_BLOCK_SIZE,
     )
     return images
-
-
-def _padded_boxes(per_image: list[np.ndarray]) -> np.ndarray:
-    """Stack (count_i, fields) arrays into (images, max count, fields), zero-padded."""
-    capacity = max(len(rows) for rows in per_image)
-    stacked = np.zeros((len(per_image), capacity, per_image[0].shape[1]), dtype=per_image[0].dtype)
-    for i, rows in enumerate(per_image):
-        stacked[i, : len(rows)] = rows
-    return stacked
 
 
 def pixelate(images: torch.Tensor, group: StepGroup) -> torch.Tensor:
