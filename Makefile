@@ -17,6 +17,9 @@ install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml CMakeLists.txt $(shell find csrc -type f 2>/dev/null)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	# A new venv's pip may be old and has no `wheel`: sdists built without isolation
+	# (tensorrt-rtx) need setuptools' bdist_wheel, so bring the build tools up first.
+	$(PY) -m pip install --quiet --upgrade pip setuptools wheel
 	$(PY) -m pip install --quiet "scikit-build-core>=0.10" "pybind11>=2.12" ninja
 	$(PY) -m pip install --quiet --no-build-isolation -e ".[dev]"
 	touch $@

@@ -70,11 +70,11 @@ def export_onnx(config: ModelConfig, weights: str | Path, output: str | Path, re
     if exporter not in EXPORTERS:
         raise ValueError(f"exporter must be one of {EXPORTERS}, got {exporter!r}")
     module = export_module(load_encoder(config, weights).backbone, outputs, regressor)
-    example = _example_inputs(image_size)
+    example = example_inputs(image_size)
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     if exporter == "torchscript":
-        _export_torchscript(module, example, output, outputs, image_size, opset)
+        export_torchscript(module, example, output, outputs, image_size, opset)
     else:
         _export_dynamo(module, example, output, outputs, image_size, opset)
     info = ExportedModelInfo(
@@ -88,14 +88,15 @@ def export_onnx(config: ModelConfig, weights: str | Path, output: str | Path, re
     return info
 
 
-def _example_inputs(image_size: int | None) -> tuple[torch.Tensor, torch.Tensor]:
+def example_inputs(image_size: int | None) -> tuple[torch.Tensor, torch.Tensor]:
     # Height != width and batch 2, so no dimension is mistaken for a constant or for another.
     height, width = (image_size, image_size) if image_size else (96, 128)
     half = (image_size, image_size) if image_size else (height // 2, width // 2)
     return torch.randn(2, 3, height, width), torch.randn(2, 3, *half)
 
 
-def _export_torchscript(module, example, output: Path, outputs, image_size, opset) -> None:
+def export_torchscript(module, example, output: Path, outputs, image_size, opset) -> None:
+    """torch.onnx.export of a (full, half) -> outputs module, batch (and H, W unless image_size) dynamic."""
     spatial = {} if image_size else {2: "height", 3: "width"}
     half_spatial = {} if image_size else {2: "half_height", 3: "half_width"}
     axes = {"full": {0: "batch", **spatial}, "half": {0: "batch", **half_spatial}}

@@ -124,8 +124,43 @@ def test_proxy_command(tmp_path):
     report = json.loads((out / "kadid_proxy.json").read_text())
     assert set(report["methods"]["laplacian"]["by_type"]) == {"gaublur", "whitenoise"}
     assert report["methods"]["laplacian"]["by_type"]["gaublur"]["srcc"] > 0.5
-    with open(work / "proxy-val" / "scores.csv") as f:
+    index = work / "proxies" / "val" / "scores.csv"
+    with open(index) as f:
         assert len(list(csv.DictReader(f))) == 2 * 2 * 5
+    # a smaller evaluation reuses the first contents of the built set instead of rebuilding it
+    built = index.stat().st_mtime_ns
+    assert main([*args[:6], "1", *args[7:]]) == 0
+    assert index.stat().st_mtime_ns == built
+    report = json.loads((out / "kadid_proxy.json").read_text())
+    assert report["val_images"] == 1
+
+
+def test_proxy_command_on_independent_distortions(tmp_path):
+    shared_labels(), pristine_images("train", "*", 2), pristine_images("val", "*", 2)
+    out, work = tmp_path / "results", tmp_path / "work"
+    args = ["proxy", "--types", "gaublur,whitenoise,jitter", "--train-images", "2", "--val-images", "2",
+            "--baselines", "laplacian", "--work", str(work), "--out", str(out), "--val-implementation", "independent"]
+    assert main(args) == 0
+    report = json.loads((out / "kadid_proxy_independent.json").read_text())
+    # jitter has no independent implementation: it is fitted on, but not tested
+    assert report["types"] == ["gaublur", "whitenoise"]
+    assert report["methods"]["laplacian"]["by_type"]["gaublur"]["srcc"] > 0.5
+
+
+@pytest.mark.slow
+def test_graph_readouts_of_the_imagenet_encoder(tmp_path):
+    pytest.importorskip("onnx")
+    shared_labels(), pristine_images("train", "*", 2), pristine_images("val", "*", 2)
+    out, work = tmp_path / "results", tmp_path / "work"
+    args = ["proxy", "--types", "gaublur,jpeg", "--train-images", "2", "--val-images", "2",
+            "--baselines", "imagenet,multilevel", "--work", str(work), "--out", str(out)]
+    assert main(args) == 0
+    report = json.loads((out / "kadid_proxy.json").read_text())
+    assert set(report["methods"]) == {"imagenet", "multilevel"}
+    features = sorted(p.name for p in (work / "features").iterdir())
+    assert len(features) == 4 and any("stages" in name for name in features)
+    shapes = {name: np.load(work / "features" / name).shape for name in features}
+    assert {shape[-1] for shape in shapes.values()} == {2560, 2 * 2 * (16 + 24 + 40 + 80 + 112 + 192 + 320)}
 
 
 def test_missing_weights_is_an_error(tmp_path, capsys):

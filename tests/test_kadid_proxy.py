@@ -31,7 +31,7 @@ def test_build_writes_labelled_images_and_fit_regressor_reads_them(tmp_path, lit
     for path in pristine_images("train", count=4):
         cv2.imwrite(str(content / f"{path.stem}.png"), cv2.imread(str(path)))
     index = build(content, tmp_path / "proxy", images=4, types=["gaublur", "whitenoise"], levels=[1, 3, 5],
-                  size=64, include_pristine=True, labels=labels)
+                  short_side=64, long_side=64, include_pristine=True, labels=labels)
     rows = list(csv.DictReader(open(index)))
     assert len(rows) == 4 * (2 * 3 + 1)
     mos = kadid_level_mos(labels)

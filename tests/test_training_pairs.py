@@ -92,7 +92,8 @@ def fake_crops(batch=3, size=8):
 def test_same_sequence_on_a_b_and_both_scales():
     engine = RecordingEngine()
     synthesizer = PairSynthesizer(CompositionSampler(pristine_prob=0.0), (0, 0, 0), (1, 1, 1), seed=0, engine=engine)
-    views_a, views_b = synthesizer(fake_crops(), step=7)
+    batch = synthesizer(fake_crops(), step=7)
+    views_a, views_b = batch.views_a, batch.views_b
     assert len(engine.calls) == 4
     sequences = [call[1] for call in engine.calls]
     assert all(s == sequences[0] for s in sequences)
@@ -119,3 +120,62 @@ def test_reference_engine_applies_one_sequence_per_image():
     out = reference_engine(images, sequences, realization=0)
     assert torch.equal(out[0], images[0])
     assert out[1].mean() > images[1].mean()
+
+
+def test_after_mode_degrades_regions_then_takes_center_and_half_scale():
+    engine = RecordingEngine()
+    synthesizer = PairSynthesizer(CompositionSampler(pristine_prob=0.0), (0, 0, 0), (1, 1, 1), seed=0, engine=engine,
+                                  half_scale="after")
+    regions = {"a": torch.randint(0, 256, (2, 3, 16, 16), dtype=torch.uint8),
+               "b": torch.randint(0, 256, (2, 3, 16, 16), dtype=torch.uint8)}
+    batch = synthesizer(regions, step=0)
+    assert len(engine.calls) == 2 and sorted(call[2] for call in engine.calls) == [0, 1]
+    assert engine.calls[0][1] == engine.calls[1][1]  # one sequence per pair, on A's and B's region
+    a = regions["a"].float() / 255
+    assert batch.views_a.shape == (4, 3, 8, 8)
+    assert torch.allclose(batch.views_a[:2], a[..., 4:12, 4:12])
+    # the half scale of a region is its 2x downscale: for factor 2, antialiased bilinear
+    # averages each 2x2 block with its neighbours' edges; flat images stay flat
+    flat = {"a": torch.full((1, 3, 16, 16), 200, dtype=torch.uint8), "b": torch.full((1, 3, 16, 16), 10, dtype=torch.uint8)}
+    flat_batch = synthesizer(flat, step=1)
+    assert torch.allclose(flat_batch.views_a[1], torch.full((3, 8, 8), 200 / 255), atol=1e-6)
+    assert torch.isnan(batch.labels).all()  # no labels without a labeller
+
+
+def test_after_mode_dataset_yields_double_size_regions(two_images):
+    dataset = PairDataset(two_images, crop_size=16, half_scale="after", max_short_side=40)
+    sample = dataset[PairKey(0, 1, 5)]
+    assert set(sample) == {"a", "b"} and sample["a"].shape == (3, 32, 32)
+    full, _ = dataset.image(0)
+    assert min(full.shape[:2]) <= 40
+    with pytest.raises(ValueError, match="half_scale"):
+        PairDataset(two_images, crop_size=16, half_scale="sideways")
+
+
+def test_single_distortions_are_labelled_by_the_proxy_and_grouped():
+    from training.degradation.sampler import MixtureSampler, SingleDistortionSampler
+    from training.kadid_proxy import ProxyLabels, kadid_level_mos
+
+    from conftest import shared_labels
+
+    labels = ProxyLabels(shared_labels())
+    singles = SingleDistortionSampler(["gaublur", "jpeg"])
+    sampler = MixtureSampler(singles, CompositionSampler(pristine_prob=0.0), first_prob=0.5)
+    synthesizer = PairSynthesizer(sampler, (0, 0, 0), (1, 1, 1), seed=3, engine=RecordingEngine(), labels=labels)
+    batch = synthesizer(fake_crops(batch=64), step=0)
+    sequences = synthesizer.sequences(0, 64)
+    mos = kadid_level_mos(shared_labels())
+    for sequence, label in zip(sequences, batch.labels.tolist()):
+        if len(sequence) == 1 and sequence.names[0] in ("gaublur", "jpeg") and label == label:
+            kadid = {"gaublur": 1, "jpeg": 10}[sequence.names[0]]
+            assert label == pytest.approx(mos[(kadid, sequence.levels[0])])
+    labelled = torch.isfinite(batch.labels)
+    assert 16 < int(labelled.sum()) < 48  # about half
+    # groups: equal degradations share an id at each scale, the two scales never do
+    groups = batch.groups
+    assert groups.shape == (128,)
+    keys = [tuple(zip(s.names, s.levels)) for s in sequences]
+    for i in range(64):
+        for j in range(64):
+            assert (groups[i] == groups[j]) == (keys[i] == keys[j])
+            assert groups[i] != groups[64 + j]

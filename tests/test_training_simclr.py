@@ -51,3 +51,34 @@ def test_half_scale_of_the_same_image_is_a_negative():
 def test_fp16_inputs_do_not_overflow():
     a = torch.nn.functional.normalize(torch.randn(4, 8), dim=1).half()
     assert torch.isfinite(nt_xent_loss(a, a.clone(), 0.1))
+
+
+def test_groups_leave_same_degradation_rows_out_of_the_negatives():
+    torch.manual_seed(1)
+    a, b = torch.randn(4, 8), torch.randn(4, 8)
+    # all rows in different groups: the same as no groups
+    assert nt_xent_loss(a, b, 0.1, torch.arange(4)).item() == pytest.approx(nt_xent_loss(a, b, 0.1).item())
+    # rows 0 and 1 share a degradation: making them identical costs nothing as a negative
+    a_close = a.clone()
+    a_close[1] = a_close[0]
+    grouped = torch.tensor([0, 0, 1, 2])
+    masked = nt_xent_loss(a_close, b, 0.1, grouped).item()
+    direct = direct_nt_xent_masked(a_close, b, 0.1, grouped)
+    assert masked == pytest.approx(direct, rel=1e-5)
+    assert masked < nt_xent_loss(a_close, b, 0.1).item()
+    with pytest.raises(ValueError, match="groups"):
+        nt_xent_loss(a, b, 0.1, torch.arange(3))
+
+
+def direct_nt_xent_masked(a, b, temperature, groups):
+    z = torch.nn.functional.normalize(torch.cat([a, b]), dim=1).double()
+    rows = torch.cat([groups, groups])
+    n = len(a)
+    total = 0.0
+    for k in range(2 * n):
+        positive = (k + n) % (2 * n)
+        numerator = torch.exp(z[k] @ z[positive] / temperature)
+        denominator = sum(torch.exp(z[k] @ z[j] / temperature) for j in range(2 * n)
+                          if j != k and (j == positive or rows[j] != rows[k]))
+        total += -torch.log(numerator / denominator).item()
+    return total / (2 * n)

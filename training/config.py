@@ -32,6 +32,17 @@ class DataConfig:
     pristine_prob: float = 0.05
     #: degradation engine: "auto" (batched when installed), "batched" or "reference".
     engine: str = "auto"
+    #: "before": ARNIQA's views (half scale cut from the downscaled pristine image, then
+    #: degraded); "after": degrade a 2S x 2S region, then take its center (full scale)
+    #: and its 2x downscale (half scale), as the runtime sees a degraded frame.
+    half_scale: str = "before"
+    #: area-downscale images whose short side is longer (0 = keep); 384 is the scale of
+    #: KADID-10k's 512x384 images, at which its opinion scores were given.
+    max_short_side: int = 0
+    #: probability that a pair gets one distortion of a type with a KADID counterpart,
+    #: type and level uniform (labelled by the KADID proxy), instead of ARNIQA's composed
+    #: sequence (unlabelled).
+    single_prob: float = 0.0
 
 
 @dataclass
@@ -50,6 +61,19 @@ class OptimConfig:
     eta_min: float = 1e-6
     #: gradient-norm clipping (0 = off); SGD at ARNIQA's lr does not need it.
     clip_grad_norm: float = 0.0
+    #: "sgd" (ARNIQA) or "adamw".
+    optimizer: str = "sgd"
+    #: "warm_restarts" (ARNIQA's SGDR, see t0_steps) or "cosine": linear warm-up over
+    #: warmup_steps, then one cosine decay to eta_min at max_steps.
+    schedule: str = "warm_restarts"
+    warmup_steps: int = 0
+    #: loss = contrastive_weight * NT-Xent + supervised_weight * MSE(head, KADID-proxy label).
+    contrastive_weight: float = 1.0
+    supervised_weight: float = 0.0
+    #: leave rows of other pairs with the very same degradation out of NT-Xent's negatives.
+    mask_same_degradation: bool = False
+    #: learning rate of the quality head, as a multiple of lr.
+    head_lr_scale: float = 10.0
 
 
 @dataclass
@@ -65,9 +89,17 @@ class RunConfig:
     #: "bf16", "fp16" or "fp32"; mixed precision is only used on CUDA.
     precision: str = "bf16"
     channels_last: bool = True
+    #: keep the stem and the first `freeze_stages` block stages at their initial
+    #: weights (no gradient, BatchNorm statistics frozen); 0 trains everything.
+    freeze_stages: int = 0
+    #: CPU threads of torch (0 = torch's default).
+    threads: int = 0
     #: compile the encoder with torch.compile (CUDA only; first steps are slow).
     compile: bool = False
     checkpoint_every: int = 500
+    #: also keep the encoder of every `snapshot_every`-th step as encoder-step<N>.safetensors
+    #: (0 = off), to follow the quality of the features along a run.
+    snapshot_every: int = 0
     log_every: int = 10
     #: wall-clock budget of this invocation in minutes (0 = none): on expiry the run
     #: checkpoints and exits cleanly, to be resumed by running the same command again.
@@ -75,13 +107,52 @@ class RunConfig:
 
 
 @dataclass
+class ReleaseConfig:
+    """What `python -m training.recipe` does after training (pretraining ignores it)."""
+
+    #: KADID proxies (see training.kadid_proxy): the regressor is fitted on the train
+    #: one, the val one (content never trained on) reports the numbers.
+    train_content: str = "../shared/data/pristine/train"
+    val_content: str = "../shared/data/pristine/val"
+    train_images: int = 60
+    val_images: int = 60
+    #: dtype the encoder's weights ship in ("fp16" halves the file; the ONNX is exported
+    #: from the rounded weights, so both forms compute the same features).
+    weights_dtype: str = "fp16"
+    #: package folder the release is copied to by --ship.
+    ship_dir: str = "arniqa_edge/weights"
+
+
+@dataclass
 class PretrainConfig:
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    release: ReleaseConfig = field(default_factory=ReleaseConfig)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         return dataclasses.asdict(self)
+
+    def validate(self) -> None:
+        """ValueError for values no run can use (checked before any work starts)."""
+        choices = {"data.half_scale": (self.data.half_scale, ("before", "after")),
+                   "data.engine": (self.data.engine, ("auto", "batched", "reference")),
+                   "optim.optimizer": (self.optim.optimizer, ("sgd", "adamw")),
+                   "optim.schedule": (self.optim.schedule, ("warm_restarts", "cosine")),
+                   "run.precision": (self.run.precision, ("bf16", "fp16", "fp32")),
+                   "release.weights_dtype": (self.release.weights_dtype, ("fp16", "fp32"))}
+        for key, (value, allowed) in choices.items():
+            if value not in allowed:
+                raise ValueError(f"{key} must be one of {', '.join(allowed)}, got {value!r}")
+        if not 0.0 <= self.data.single_prob <= 1.0:
+            raise ValueError(f"data.single_prob must be in [0, 1], got {self.data.single_prob}")
+        if self.optim.supervised_weight > 0 and self.data.single_prob == 0:
+            raise ValueError("optim.supervised_weight > 0 needs labelled pairs: set data.single_prob > 0")
+        if self.optim.contrastive_weight < 0 or self.optim.supervised_weight < 0 or \
+                self.optim.contrastive_weight + self.optim.supervised_weight == 0:
+            raise ValueError("optim.contrastive_weight and optim.supervised_weight must be >= 0, not both 0")
+        if self.run.freeze_stages < 0:
+            raise ValueError(f"run.freeze_stages must be >= 0, got {self.run.freeze_stages}")
 
     @property
     def t0_steps(self) -> int:
@@ -95,6 +166,7 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
         apply_mapping(config, read_config_file(Path(path)))
     for key, value in (overrides or {}).items():
         set_field(config, key, value)
+    config.validate()
     return config
 
 

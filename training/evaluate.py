@@ -3,15 +3,20 @@
     python -m training.evaluate proxy --weights trained=runs/lite0/encoder.safetensors
     python -m training.evaluate dataset --name kadid10k --root /data/KADID-10k --weights enc.safetensors
 
-`proxy`: the KADID proxy benchmark (see training.kadid_proxy). Train content x 22
+`proxy`: the KADID proxy benchmark (see training.kadid_proxy). Train content x 23
 KADID-mapped types x 5 levels fits the regressor; held-out (val) content, distorted
-the same way, tests it. Prints SRCC/PLCC per distortion type and overall.
+the same way, tests it. Prints SRCC/PLCC per distortion type and overall. The proxy
+sets are built once under <work>/proxies/ (`--work runs/lite0-cpu` reuses those of a
+`training.recipe` run); whole-image features come from ONNX exports run with
+onnxruntime and are cached under <work>/features/.
 `dataset`: a labelled IQA dataset the user owns; 10 random 70/10/20 splits by
 reference content, alpha by median validation SRCC, median test SRCC/PLCC.
 
 Methods compared side by side: every --weights ([NAME=]PATH to an encoder), plus the
-baselines: `imagenet` (the ImageNet-initialised lite0 encoder, i.e. no ARNIQA
-training) and `laplacian` (variance of the Laplacian, no learning at all).
+baselines: `imagenet` (the ImageNet-initialised lite0 encoder read out as ARNIQA
+does, i.e. no ARNIQA training), `multilevel` (the same frozen encoder read out as the
+channel mean and std of every block stage at both scales) and `laplacian` (variance
+of the Laplacian, no learning at all).
 Results go to <out>/<benchmark>.json and .md.
 """
 
@@ -31,25 +36,26 @@ from tqdm import tqdm
 
 from .baselines import laplacian_features
 from .kadid_proxy import build as build_proxy
-from .kadid_proxy import proxy_distortions
+from .kadid_proxy import IMPLEMENTATIONS, default_types, proxy_distortions
 from .protocols import HoldoutResult, SplitsResult, evaluate_holdout, evaluate_splits
 from .splits import NUM_SPLITS, content_splits
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-BASELINES = ("imagenet", "laplacian")
+BASELINES = ("imagenet", "multilevel", "laplacian")
 
-#: image paths -> (N, views, D) features
-Featurizer = Callable[[list[Path]], np.ndarray]
+#: (image paths, name of the set for caching) -> (N, views, D) features
+Featurizer = Callable[[list[Path], str], np.ndarray]
 
 
 def encoder_featurizer(model: str, weights: Path, device: str, protocol: str, batch_size: int = 16) -> Featurizer:
+    """Features through the runtime's FeatureExtractor (torch): any protocol, five_crop included."""
     from arniqa_edge.features import FeatureExtractor
     from arniqa_edge.models import get_model_config
 
     extractor = FeatureExtractor(get_model_config(model), weights, backend="torch", device=device,
                                  protocol=protocol, batch_size=batch_size)
 
-    def featurize(paths: list[Path]) -> np.ndarray:
+    def featurize(paths: list[Path], name: str = "") -> np.ndarray:
         out = []
         for start in tqdm(range(0, len(paths), batch_size), desc=f"features {weights.name}", unit="batch",
                           disable=None, leave=False):
@@ -59,7 +65,30 @@ def encoder_featurizer(model: str, weights: Path, device: str, protocol: str, ba
     return featurize
 
 
-def laplacian_featurizer(paths: list[Path]) -> np.ndarray:
+def graph_featurizer(model: str, weights: Path, work: Path, readout: str = "pooled") -> Featurizer:
+    """Whole-image features through an ONNX export of the encoder (onnxruntime), cached under `work`.
+
+    readout "pooled": ARNIQA's (the runtime's) features; "stages": `StageStatistics`.
+    An .onnx file is used as it is.
+    """
+    from arniqa_edge.models import get_model_config
+    from arniqa_edge.models.encoder import load_encoder
+    from export.graph import PairEncoder
+
+    from .graph_features import GraphFeaturizer, StageStatistics, export_readout, weights_tag
+
+    config = get_model_config(model)
+    if weights.suffix == ".onnx":
+        graph = weights
+    else:
+        graph = work / "onnx" / f"{weights.stem}-{readout}-{weights_tag(weights)}.onnx"
+        if not graph.exists():
+            backbone = load_encoder(config, weights).backbone
+            export_readout(PairEncoder(backbone) if readout == "pooled" else StageStatistics(backbone), graph)
+    return GraphFeaturizer(graph, config, cache=work / "features")
+
+
+def laplacian_featurizer(paths: list[Path], name: str = "") -> np.ndarray:
     return np.stack([laplacian_features(_read(path))[None] for path in paths])
 
 
@@ -97,15 +126,26 @@ def parse_weights(values: list[str]) -> dict[str, Path]:
 
 
 def featurizers(args) -> dict[str, Featurizer]:
+    """Method name -> featurizer: the baselines asked for, then every --weights entry.
+
+    The whole-image protocol runs exported graphs on onnxruntime; five_crop runs torch.
+    """
+    def encoder(path: Path, readout: str = "pooled") -> Featurizer:
+        if args.protocol == "whole":
+            return graph_featurizer(args.model, path, args.work, readout)
+        if readout != "pooled":
+            raise ValueError("the multilevel baseline is computed on whole images only (--protocol whole)")
+        return encoder_featurizer(args.model, path, args.device, args.protocol)
+
     methods: dict[str, Featurizer] = {}
     for name in args.baselines:
         if name == "laplacian":
             methods[name] = laplacian_featurizer
         else:
-            weights = imagenet_weights(args.model, args.work)
-            methods[name] = encoder_featurizer(args.model, weights, args.device, args.protocol)
+            readout = "stages" if name == "multilevel" else "pooled"
+            methods[name] = encoder(imagenet_weights(args.model, args.work), readout)
     for name, path in parse_weights(args.weights).items():
-        methods[name] = encoder_featurizer(args.model, path, args.device, args.protocol)
+        methods[name] = encoder(path)
     if not methods:
         raise ValueError("nothing to evaluate: give --weights and/or --baselines")
     return methods
@@ -114,19 +154,27 @@ def featurizers(args) -> dict[str, Featurizer]:
 # --- KADID proxy ---------------------------------------------------------------------
 
 
-def proxy_set(content: Path, folder: Path, images: int, types: list[str], seed: int) -> list[dict]:
-    """The rows of a proxy set, built unless `folder` already holds this one."""
-    expected = images * len(types) * 5
+def proxy_set(content: Path, folder: Path, images: int, types: list[str], seed: int,
+              implementation: str = "project") -> list[dict]:
+    """The rows of the first `images` contents of a proxy set, built unless `folder` holds them.
+
+    A folder built for more contents serves fewer (its first ones, in build order), so
+    a quick evaluation can reuse the set of a larger one.
+    """
+    def first_contents(rows: list[dict]) -> list[dict]:
+        kept = list(dict.fromkeys(r["group"] for r in rows))[:images]
+        return [r for r in rows if r["group"] in set(kept) and r["type"] in set(types)]
 
     def is_complete(rows: list[dict]) -> bool:
-        return len(rows) == expected and {r["type"] for r in rows} == set(types)
+        return len(rows) == images * len(types) * 5 and {r["type"] for r in rows} == set(types)
 
     index = folder / "scores.csv"
-    if not index.exists() or not is_complete(_read_rows(index)):
-        build_proxy(content, folder, images, types, [1, 2, 3, 4, 5], seed=seed)
-    rows = _read_rows(index)
+    if not index.exists() or not is_complete(first_contents(_read_rows(index))):
+        build_proxy(content, folder, images, types, [1, 2, 3, 4, 5], seed=seed, implementation=implementation)
+    rows = first_contents(_read_rows(index))
     if not is_complete(rows):
-        raise ValueError(f"{content}: has fewer than {images} images ({len(rows)} proxy rows, expected {expected})")
+        raise ValueError(f"{content}: has fewer than {images} images ({len(rows)} proxy rows, expected "
+                         f"{images * len(types) * 5})")
     for row in rows:
         row["path"] = folder / row["image"]
     return rows
@@ -139,18 +187,24 @@ def _read_rows(path: Path) -> list[dict]:
 
 def run_proxy(args) -> dict:
     methods = featurizers(args)  # first: a bad weights path fails before the proxy sets are built
-    train = proxy_set(args.train_content, args.work / "proxy-train", args.train_images, args.types, seed=0)
-    val = proxy_set(args.val_content, args.work / "proxy-val", args.val_images, args.types, seed=1)
+    train = proxy_set(args.train_content, args.work / "proxies" / "train", args.train_images, args.types, seed=0)
+    if args.val_implementation == "independent":
+        types = [t for t in args.types if t in default_types("independent")]
+        val = proxy_set(args.val_content, args.work / "proxies" / "val-independent", args.val_images, types, seed=1,
+                        implementation="independent")
+    else:
+        val = proxy_set(args.val_content, args.work / "proxies" / "val", args.val_images, args.types, seed=1)
     results = {}
     for name, featurize in methods.items():
         result = evaluate_holdout(
-            featurize([r["path"] for r in train]), np.array([float(r["score"]) for r in train]),
+            featurize([r["path"] for r in train], "train"), np.array([float(r["score"]) for r in train]),
             np.array([r["group"] for r in train]),
-            featurize([r["path"] for r in val]), np.array([float(r["score"]) for r in val]),
+            featurize([r["path"] for r in val], "val"), np.array([float(r["score"]) for r in val]),
             np.array([r["type"] for r in val]))
         results[name] = holdout_summary(result)
-    return {"benchmark": "kadid_proxy", "train_images": args.train_images, "val_images": args.val_images,
-            "types": args.types,
+    return {"benchmark": "kadid_proxy" if args.val_implementation == "project" else "kadid_proxy_independent",
+            "train_images": args.train_images, "val_images": args.val_images,
+            "val_implementation": args.val_implementation, "types": sorted({r["type"] for r in val}),
             "protocol": args.protocol, "methods": results}
 
 
@@ -171,7 +225,7 @@ def run_dataset(args) -> dict:
     types = labels.types if labels.spec.synthetic else None
     results = {}
     for name, featurize in featurizers(args).items():
-        result = evaluate_splits(featurize(list(dataset.images)), labels.scores, splits, types)
+        result = evaluate_splits(featurize(list(dataset.images), args.name), labels.scores, splits, types)
         results[name] = splits_summary(result)
     return {"benchmark": args.name, "images": len(dataset), "splits": args.splits, "protocol": args.protocol,
             "methods": results}
@@ -227,7 +281,7 @@ def parse_args(argv):
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--weights", nargs="*", default=[], metavar="[NAME=]PATH", help="encoder weights to evaluate")
     common.add_argument("--baselines", type=lambda s: [b for b in s.split(",") if b], default=list(BASELINES),
-                        help=f"comma-separated, from {', '.join(BASELINES)} (default: both; '' for none)")
+                        help=f"comma-separated, from {', '.join(BASELINES)} (default: all; '' for none)")
     common.add_argument("--model", default="arniqa-lite0")
     common.add_argument("--device", default="auto")
     common.add_argument("--protocol", default="whole", choices=("whole", "five_crop"),
@@ -240,7 +294,11 @@ def parse_args(argv):
     proxy.add_argument("--train-images", type=int, default=20, help="train content images (default 20)")
     proxy.add_argument("--val-images", type=int, default=20, help="held-out content images (default 20)")
     proxy.add_argument("--types", type=lambda s: s.split(","), default=[spec.name for spec in proxy_distortions()],
-                       help="comma-separated distortion names (default: the 22 with a KADID counterpart)")
+                       help="comma-separated distortion names (default: the 23 with a KADID counterpart)")
+    proxy.add_argument("--val-implementation", choices=IMPLEMENTATIONS, default="project",
+                       help="distortions of the test set: this project's degradation model, or independent "
+                            "OpenCV/numpy versions of 11 KADID types (the regressor is always fitted on the "
+                            "project's; default: %(default)s)")
     proxy.add_argument("--train-content", type=Path, default=SHARED_DATA / "pristine" / "train")
     proxy.add_argument("--val-content", type=Path, default=SHARED_DATA / "pristine" / "val")
     dataset = sub.add_parser("dataset", parents=[common], help="a labelled IQA dataset, 10 splits by content")
@@ -259,7 +317,7 @@ def main(argv=None) -> int:
     except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    stem = "kadid_proxy" if args.benchmark == "proxy" else args.name
+    stem = report["benchmark"] if args.benchmark == "proxy" else args.name
     json_path, md_path = write_report(report, args.out, stem)
     print(markdown_table(report))
     print(f"wrote {json_path} and {md_path}")

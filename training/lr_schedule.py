@@ -1,6 +1,6 @@
-"""Learning rate as a pure function of the step: cosine annealing with warm restarts.
+"""Learning rate as a pure function of the step.
 
-The same curve as ``torch.optim.lr_scheduler.CosineAnnealingWarmRestarts`` (SGDR)
+`cosine_warm_restarts`: cosine annealing with warm restarts (ARNIQA's schedule), the same curve as ``torch.optim.lr_scheduler.CosineAnnealingWarmRestarts`` (SGDR)
 stepped once per optimisation step, but with nothing to save: a resumed run gets its
 learning rate from the step count alone.
 """
@@ -24,3 +24,13 @@ def cycle_position(step: int, t0: int, t_mult: int) -> tuple[int, int]:
 def cosine_warm_restarts(step: int, base_lr: float, t0: int, t_mult: int = 2, eta_min: float = 0.0) -> float:
     into, length = cycle_position(step, t0, t_mult)
     return eta_min + (base_lr - eta_min) * (1 + math.cos(math.pi * into / length)) / 2
+
+
+def warmup_cosine(step: int, base_lr: float, total: int, warmup: int = 0, eta_min: float = 0.0) -> float:
+    """Linear warm-up from base_lr / warmup over `warmup` steps, then one cosine to eta_min at `total`."""
+    if total < 1 or warmup < 0:
+        raise ValueError(f"total must be >= 1 and warmup >= 0, got {total} and {warmup}")
+    if step < warmup:
+        return base_lr * (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return eta_min + (base_lr - eta_min) * (1 + math.cos(math.pi * progress)) / 2

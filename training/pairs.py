@@ -11,6 +11,14 @@ crop, and every view draws its own crop position. Where an image (typically its 
 scale) is smaller than the crop, the crop is padded with zeros at the bottom/right,
 as torchvision's crop does in ARNIQA.
 
+That is ARNIQA's layout (``half_scale="before"``: the half scale is taken from the
+pristine image, then degraded). With ``half_scale="after"`` a sample is instead one
+uint8 (3, 2S, 2S) region of A and one of B; the synthesizer degrades each region and
+takes its full-scale view (the center S x S) and its half-scale view (the whole region
+downscaled by 2) *after* the degradation, which is how the runtime sees a degraded
+frame: its half scale is a downscale of the distorted image, so a distortion looks
+milder there than at full resolution.
+
 Which pairs come in which order is decided by `PairSampler`, as `PairKey`s that carry
 their own crop seed: a sample is a pure function of its key, so a resumed or
 multi-process run sees exactly the samples a single uninterrupted run would.
@@ -26,8 +34,12 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset, Sampler
 
+from .photos import shrink_short_side
+
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 VIEWS = ("a_full", "a_half", "b_full", "b_half")
+REGIONS = ("a", "b")
+HALF_SCALE_MODES = ("before", "after")
 
 
 def list_images(root: str | Path) -> list[Path]:
@@ -40,10 +52,16 @@ def list_images(root: str | Path) -> list[Path]:
     return files
 
 
-def decode(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(full, half) uint8 HWC RGB arrays of one image file."""
+def decode(path: Path, max_short_side: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(full, half) uint8 HWC RGB arrays of one image file.
+
+    With `max_short_side` > 0, larger images are first area-downscaled so that their
+    short side is at most that (e.g. 384: the scale of KADID-10k's 512x384 images).
+    """
     with Image.open(path) as image:
         image = image.convert("RGB")
+        if max_short_side > 0:
+            image = Image.fromarray(shrink_short_side(np.asarray(image), max_short_side))
         half = image.resize((image.width // 2, image.height // 2), Image.Resampling.BILINEAR)
         return np.asarray(image), np.asarray(half)
 
@@ -69,26 +87,43 @@ class PairKey(NamedTuple):
 
 
 class PairDataset(Dataset):
-    """PairKey -> {"a_full", "a_half", "b_full", "b_half"}: uint8 (3, S, S) RGB tensors."""
+    """PairKey -> uint8 RGB tensors: {"a_full", "a_half", "b_full", "b_half"} of (3, S, S)
+    (``half_scale="before"``) or {"a", "b"} of (3, 2S, 2S) (``half_scale="after"``)."""
 
-    def __init__(self, files: list[Path], crop_size: int = 224, preload: bool = False):
+    def __init__(self, files: list[Path], crop_size: int = 224, preload: bool = False,
+                 half_scale: str = "before", max_short_side: int = 0):
+        if half_scale not in HALF_SCALE_MODES:
+            raise ValueError(f"half_scale must be one of {', '.join(HALF_SCALE_MODES)}, got {half_scale!r}")
         self.files = list(files)
         self.crop_size = crop_size
-        self._cache = [decode(path) for path in self.files] if preload else None
+        self.half_scale = half_scale
+        self.max_short_side = max_short_side
+        self._cache = [self._decode(path) for path in self.files] if preload else None
 
     def __len__(self) -> int:
         return len(self.files)
 
-    def image(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        return self._cache[index] if self._cache is not None else decode(self.files[index])
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return VIEWS if self.half_scale == "before" else REGIONS
+
+    def _decode(self, path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+        full, half = decode(path, self.max_short_side)
+        return full, (half if self.half_scale == "before" else None)
+
+    def image(self, index: int) -> tuple[np.ndarray, np.ndarray | None]:
+        return self._cache[index] if self._cache is not None else self._decode(self.files[index])
 
     def __getitem__(self, key: PairKey) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng(key.seed)
         a_full, a_half = self.image(key.a)
         b_full, b_half = self.image(key.b)
-        crops = (random_crop(view, self.crop_size, rng) for view in (a_full, a_half, b_full, b_half))
+        if self.half_scale == "before":
+            crops = [random_crop(view, self.crop_size, rng) for view in (a_full, a_half, b_full, b_half)]
+        else:
+            crops = [random_crop(view, 2 * self.crop_size, rng) for view in (a_full, b_full)]
         return {name: torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1)))
-                for name, crop in zip(VIEWS, crops)}
+                for name, crop in zip(self.keys, crops)}
 
 
 class PairSampler(Sampler[PairKey]):

@@ -42,10 +42,12 @@ from arniqa_edge.models.encoder import ARNIQAEncoder, build_encoder, load_encode
 
 from . import checkpoint
 from .config import PretrainConfig, load_config, parse_override
-from .degradation.sampler import CompositionSampler
-from .lr_schedule import cosine_warm_restarts
+from .degradation.sampler import CompositionSampler, MixtureSampler, SingleDistortionSampler
+from .freezing import freeze_early_stages
+from .kadid_proxy import ProxyLabels, proxy_distortions
+from .lr_schedule import cosine_warm_restarts, warmup_cosine
+from .objective import QualityObjective
 from .pairs import PairDataset, PairSampler, list_images
-from .simclr import SimCLR
 from .synthesis import PairSynthesizer
 
 log = logging.getLogger(__name__)
@@ -56,10 +58,12 @@ FLAGS = {
     "precision": "run.precision", "batch_size": "optim.batch_size", "lr": "optim.lr", "max_steps": "run.max_steps",
     "max_minutes": "run.max_minutes", "crop_size": "data.crop_size", "workers": "data.num_workers",
     "seed": "run.seed", "engine": "data.engine", "checkpoint_every": "run.checkpoint_every",
+    "threads": "run.threads",
 }
 #: keys that may change between the chunks of one run.
 RESUMABLE_CHANGES = {"run.max_minutes", "run.max_steps", "run.checkpoint_every", "run.log_every",
-                     "data.num_workers", "data.preload", "data.root", "run.out", "run.device", "run.compile"}
+                     "data.num_workers", "data.preload", "data.root", "run.out", "run.device", "run.compile",
+                     "run.threads", "run.snapshot_every"}
 ENCODER_FILE = "encoder.safetensors"
 
 
@@ -133,7 +137,7 @@ def build_loader(config: PretrainConfig, dataset: PairDataset, process: Process,
 class TrainLog:
     """CSV log (appended across resumed chunks), plus TensorBoard when it is installed."""
 
-    COLUMNS = ("step", "lr", "loss", "images_per_s", "elapsed_s")
+    COLUMNS = ("step", "lr", "loss", "contrastive", "supervised", "images_per_s", "elapsed_s")
 
     def __init__(self, out: Path):
         path = out / "log.csv"
@@ -149,11 +153,13 @@ class TrainLog:
         else:
             self._tensorboard = SummaryWriter(str(out / "tensorboard"))
 
-    def write(self, step: int, lr: float, loss: float, images_per_s: float, elapsed: float) -> None:
-        self._csv.writerow([step, f"{lr:.6g}", f"{loss:.5f}", f"{images_per_s:.1f}", f"{elapsed:.1f}"])
+    def write(self, step: int, lr: float, loss: float, parts: dict[str, float], images_per_s: float,
+              elapsed: float) -> None:
+        part_cells = [f"{parts[name]:.5f}" if name in parts else "" for name in ("contrastive", "supervised")]
+        self._csv.writerow([step, f"{lr:.6g}", f"{loss:.5f}", *part_cells, f"{images_per_s:.1f}", f"{elapsed:.1f}"])
         self._file.flush()
         if self._tensorboard is not None:
-            for name, value in (("loss", loss), ("lr", lr), ("images_per_s", images_per_s)):
+            for name, value in (("loss", loss), ("lr", lr), ("images_per_s", images_per_s), *parts.items()):
                 self._tensorboard.add_scalar(name, value, step)
 
     def close(self) -> None:
@@ -164,6 +170,8 @@ class TrainLog:
 
 def check_resumed_config(saved: dict, current: dict) -> None:
     for section, values in saved.items():
+        if section == "release":  # what happens after training does not change a run
+            continue
         for name, value in values.items():
             key = f"{section}.{name}"
             if key not in RESUMABLE_CHANGES and current.get(section, {}).get(name) != value:
@@ -206,6 +214,38 @@ def check_replicas_agree(model: torch.nn.Module, device: torch.device) -> None:
         raise RuntimeError(f"model replicas diverged: parameter checksums range {low.item()!r}..{high.item()!r}")
 
 
+def build_optimizer(config: PretrainConfig, model: QualityObjective) -> torch.optim.Optimizer:
+    """SGD or AdamW over the trainable parameters; the quality head at lr * head_lr_scale."""
+    head = [p for p in model.head.parameters() if p.requires_grad]
+    head_ids = {id(p) for p in head}
+    body = [p for p in model.parameters() if p.requires_grad and id(p) not in head_ids]
+    groups = [{"params": body, "lr_scale": 1.0}, {"params": head, "lr_scale": config.optim.head_lr_scale}]
+    if config.optim.optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=config.optim.lr, weight_decay=config.optim.weight_decay)
+    return torch.optim.SGD(groups, lr=config.optim.lr, momentum=config.optim.momentum,
+                           weight_decay=config.optim.weight_decay)
+
+
+def learning_rate(config: PretrainConfig, step: int) -> float:
+    optim = config.optim
+    if optim.schedule == "cosine":
+        return warmup_cosine(step, optim.lr, config.run.max_steps, optim.warmup_steps, optim.eta_min)
+    return cosine_warm_restarts(step, optim.lr, config.t0_steps, optim.t_mult, optim.eta_min)
+
+
+def build_synthesizer(config: PretrainConfig, model_config, process: Process) -> PairSynthesizer:
+    """ARNIQA's composed sequences, mixed with labelled single KADID-type distortions when asked."""
+    data = config.data
+    sampler = CompositionSampler(data.max_distortions, data.num_levels, data.pristine_prob)
+    labels = None
+    if data.single_prob > 0:
+        singles = SingleDistortionSampler([spec.name for spec in proxy_distortions()], data.num_levels)
+        sampler = MixtureSampler(singles, sampler, data.single_prob)
+        labels = ProxyLabels()
+    return PairSynthesizer(sampler, model_config.mean, model_config.std, seed=config.run.seed, rank=process.rank,
+                           engine=data.engine, half_scale=data.half_scale, labels=labels)
+
+
 def train(config: PretrainConfig, command: str) -> Path | None:
     """Run (or resume) pretraining; returns the encoder file written by the main process."""
     started = time.monotonic()
@@ -216,6 +256,8 @@ def train(config: PretrainConfig, command: str) -> Path | None:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
         torch.backends.cudnn.benchmark = True
+    if config.run.threads > 0:
+        torch.set_num_threads(config.run.threads)
     out = Path(config.run.out)
     if process.is_main:
         out.mkdir(parents=True, exist_ok=True)
@@ -224,9 +266,11 @@ def train(config: PretrainConfig, command: str) -> Path | None:
     model_config = get_model_config(config.run.model)
     encoder, init_source = initial_encoder(config)
     memory_format = torch.channels_last if config.run.channels_last else torch.contiguous_format
-    model = SimCLR(encoder, config.optim.temperature).to(device, memory_format=memory_format)
-    optimizer = torch.optim.SGD(model.parameters(), lr=config.optim.lr, momentum=config.optim.momentum,
-                                weight_decay=config.optim.weight_decay)
+    frozen = freeze_early_stages(encoder, config.run.freeze_stages)
+    model = QualityObjective(encoder, config.optim.temperature, config.optim.contrastive_weight,
+                             config.optim.supervised_weight, config.optim.mask_same_degradation)
+    model = model.to(device, memory_format=memory_format)
+    optimizer = build_optimizer(config, model)
     amp_dtype = autocast_dtype(config.run.precision, device)
     scaler = torch.amp.GradScaler(device.type) if amp_dtype == torch.float16 else None
 
@@ -247,11 +291,10 @@ def train(config: PretrainConfig, command: str) -> Path | None:
     if config.run.compile and device.type == "cuda":
         trained = torch.compile(trained)
 
-    dataset = PairDataset(list_images(config.data.root), config.data.crop_size, preload=config.data.preload)
+    dataset = PairDataset(list_images(config.data.root), config.data.crop_size, preload=config.data.preload,
+                          half_scale=config.data.half_scale, max_short_side=config.data.max_short_side)
     loader = build_loader(config, dataset, process, step, device)
-    synthesizer = PairSynthesizer(
-        CompositionSampler(config.data.max_distortions, config.data.num_levels, config.data.pristine_prob),
-        model_config.mean, model_config.std, seed=config.run.seed, rank=process.rank, engine=config.data.engine)
+    synthesizer = build_synthesizer(config, model_config, process)
 
     train_log = TrainLog(out) if process.is_main else None
     bar = tqdm(total=config.run.max_steps, initial=step, unit="step", desc="pretrain", disable=not process.is_main,
@@ -261,19 +304,21 @@ def train(config: PretrainConfig, command: str) -> Path | None:
     window_start, window_steps = time.monotonic(), 0
     autocast = torch.autocast(device.type, dtype=amp_dtype) if amp_dtype is not None else nullcontext()
     model.train()
+    for module in frozen:
+        module.eval()  # frozen BatchNorm keeps its statistics
     loader_iter = iter(loader)
     while step < config.run.max_steps:
         crops = {name: tensor.to(device, non_blocking=True) for name, tensor in next(loader_iter).items()}
         with torch.no_grad():
-            views_a, views_b = synthesizer(crops, step)
-        views_a = views_a.contiguous(memory_format=memory_format)
-        views_b = views_b.contiguous(memory_format=memory_format)
-        lr = cosine_warm_restarts(step, config.optim.lr, config.t0_steps, config.optim.t_mult, config.optim.eta_min)
+            batch = synthesizer(crops, step)
+        views_a = batch.views_a.contiguous(memory_format=memory_format)
+        views_b = batch.views_b.contiguous(memory_format=memory_format)
+        lr = learning_rate(config, step)
         for group in optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group.get("lr_scale", 1.0)
 
         with autocast:
-            loss = trained(views_a, views_b)
+            loss, parts = trained(views_a, views_b, batch.labels, batch.groups)
         optimization_step(loss, model, optimizer, scaler, config.optim.clip_grad_norm)
         step += 1
         window_steps += 1
@@ -287,14 +332,19 @@ def train(config: PretrainConfig, command: str) -> Path | None:
             now = time.monotonic()
             images_per_s = views_per_step * window_steps / max(now - window_start, 1e-9)
             window_start, window_steps = now, 0
-            bar.set_postfix(loss=f"{value:.4f}", img_s=f"{images_per_s:.0f}", lr=f"{lr:.2e}")
+            part_values = {name: part.item() for name, part in parts.items()}
+            bar.set_postfix(loss=f"{value:.4f}", **{k: f"{v:.3f}" for k, v in part_values.items()},
+                            img_s=f"{images_per_s:.0f}", lr=f"{lr:.2e}")
             if train_log is not None:
-                train_log.write(step, lr, value, images_per_s, now - started)
+                train_log.write(step, lr, value, part_values, images_per_s, now - started)
         out_of_time = at_log_step and any_rank(deadline is not None and time.monotonic() > deadline, process, device)
         if process.is_main and (step % config.run.checkpoint_every == 0 or out_of_time
                                 or step == config.run.max_steps):
             checkpoint.save_checkpoint(last, model=model, optimizer=optimizer, scaler=scaler, step=step,
                                        config=config.to_dict())
+        if process.is_main and config.run.snapshot_every and step % config.run.snapshot_every == 0:
+            save_encoder(model.encoder, out / f"encoder-step{step}.safetensors", command=command, init=init_source,
+                         step=str(step), complete="false", config=json.dumps(config.to_dict()))
         if out_of_time:
             break
     bar.close()

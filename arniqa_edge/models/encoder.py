@@ -70,6 +70,8 @@ def load_encoder(config: ModelConfig, path: str | os.PathLike) -> ARNIQAEncoder:
 
         state = read_official_encoder(path, config)
     missing, unexpected = encoder.load_state_dict(state, strict=False)
+    # Released weights leave out the projector: it only serves pretraining.
+    missing = [key for key in missing if not key.startswith("projector.")]
     if missing or unexpected:
         raise WeightsError(
             f"{path}: does not fit {config.name} ({len(missing)} missing tensors, e.g. {missing[:3]}; "

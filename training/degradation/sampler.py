@@ -15,7 +15,7 @@ fresh draws of the same distortions (ARNIQA draws them anew for each view).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -126,3 +126,45 @@ class CompositionSampler:
             f"{type(self).__name__}(max_distortions={self.max_distortions}, "
             f"num_levels={self.num_levels}, pristine_prob={self.pristine_prob})"
         )
+
+
+class SingleDistortionSampler:
+    """Draws one-step sequences: a type uniformly among `types`, a level uniformly in 1..num_levels.
+
+    KADID-10k applies one distortion per image, every type at every level equally
+    often; sequences drawn this way are the ones a KADID-proxy label exists for.
+    """
+
+    def __init__(self, types: Sequence[str], num_levels: int = NUM_LEVELS):
+        if not types:
+            raise ValueError("SingleDistortionSampler needs at least one distortion type")
+        for name in types:
+            get_spec(name)
+        if not 1 <= num_levels <= NUM_LEVELS:
+            raise ValueError(f"num_levels must be in 1..{NUM_LEVELS}, got {num_levels}")
+        self.types = tuple(types)
+        self.num_levels = num_levels
+
+    def generate_parameters(self, rng: np.random.Generator) -> DistortionSequence:
+        name = self.types[int(rng.integers(len(self.types)))]
+        level = int(rng.integers(1, self.num_levels + 1))
+        return DistortionSequence((DistortionStep(name, level, int(rng.integers(2**63))),))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({len(self.types)} types, num_levels={self.num_levels})"
+
+
+class MixtureSampler:
+    """With probability `first_prob` a draw of `first`, otherwise one of `second`."""
+
+    def __init__(self, first, second, first_prob: float):
+        if not 0.0 <= first_prob <= 1.0:
+            raise ValueError(f"first_prob must be in [0, 1], got {first_prob}")
+        self.first, self.second, self.first_prob = first, second, first_prob
+
+    def generate_parameters(self, rng: np.random.Generator) -> DistortionSequence:
+        chosen = self.first if rng.random() < self.first_prob else self.second
+        return chosen.generate_parameters(rng)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.first!r} p={self.first_prob}, {self.second!r})"
