@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 from .backends import BACKEND_NAMES
 from .errors import ArniqaEdgeError, WeightsError
 from .features import PROTOCOLS
 from .golden import GoldenReferences
+from .memory import DEFAULT_MEMORY_BUDGET, GIB, parse_bytes
 from .models import list_models
 from .models.registry import DEFAULT_MODEL
 
@@ -37,6 +39,39 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return value
+
+
+def add_batching_arguments(parser) -> None:
+    """--max-batch-pixels and --memory-budget: what one backend call may take (`memory.BatchPolicy`)."""
+    parser.add_argument("--max-batch-pixels", type=pixel_count, default=None, metavar="N|auto",
+                        help="most image pixels per backend call, e.g. 2M; auto: 1M on a CPU, where larger "
+                             "batches run slower, no cap on a GPU (default: auto)")
+    parser.add_argument("--memory-budget", type=memory_size, default=DEFAULT_MEMORY_BUDGET, metavar="SIZE",
+                        help="memory one backend call may take by the model's measured needs, e.g. 1.5G or "
+                             "512M; batches stay under it and an image needing more alone is refused (its own "
+                             f"error row). Fits an 8 GB Jetson; use 2G on a 4 GB one (default: "
+                             f"{DEFAULT_MEMORY_BUDGET / GIB:g}G)")
+
+
+def pixel_count(text: str) -> int | None:
+    """"auto" -> None, "2M" -> 2000000, "500k" -> 500000, "1500000" -> 1500000 (pixels are counted in powers of 10)."""
+    if text.strip().lower() == "auto":
+        return None
+    match = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*([km]?)\s*", text, flags=re.IGNORECASE)
+    if not match:
+        raise argparse.ArgumentTypeError(f"expected a pixel count (e.g. 2M, 500k) or auto, got {text!r}")
+    value = int(float(match.group(1)) * {"": 1, "k": 1000, "m": 1000 ** 2}[match.group(2).lower()])
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 pixel, got {text!r}")
+    return value
+
+
+def memory_size(text: str) -> int:
+    """"4G", "1.5G", "512M" or bytes -> bytes, for argparse."""
+    try:
+        return parse_bytes(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 #: What --reference-model takes, in every tool that scores against references.

@@ -15,3 +15,15 @@ class WeightsError(ArniqaEdgeError):
 
 class BackendUnavailableError(ArniqaEdgeError, RuntimeError):
     """A backend or device that was asked for is not available on this machine."""
+
+
+class InsufficientMemoryError(ArniqaEdgeError, MemoryError):
+    """An image (or batch) that would need more memory than the budget allows, or whose allocation failed."""
+
+
+class NonFiniteOutputError(WeightsError, ValueError):
+    """The model gave NaN or infinite features or scores: non-finite weights, or an overflow."""
+
+
+class ImageDataWarning(UserWarning):
+    """A decoder reported damaged data but still produced an image: its score may be wrong."""

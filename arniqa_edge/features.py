@@ -1,6 +1,10 @@
 """`FeatureExtractor`: images -> ARNIQA features (full and half scale, concatenated).
 
-The frozen-encoder half of a `Scorer`; regressor fitting uses it alone.
+The frozen-encoder half of a `Scorer`; regressor fitting uses it alone. Images
+share backend calls as `memory.BatchPolicy` allows (by count, pixels and a
+memory budget); one whose call alone would exceed the budget is refused before
+it is preprocessed, and an allocation that fails becomes an
+`InsufficientMemoryError`.
 """
 
 from __future__ import annotations
@@ -10,8 +14,9 @@ from typing import Iterable
 import numpy as np
 
 from .backends import create_backend
-from .errors import InputImageError
+from .errors import InputImageError, NonFiniteOutputError, WeightsError
 from .imageio import MAX_PIXELS, ImageLike, describe, load_image
+from .memory import DEFAULT_MEMORY_BUDGET, BatchPolicy, allocation_failures_as
 from .models.registry import ModelConfig
 from .preprocess import PreprocessSpec, output_shapes, preprocess
 
@@ -21,19 +26,29 @@ PROTOCOLS = {"whole": "whole", "five_crop": "five"}
 
 
 class FeatureExtractor:
+    """Images -> (views, 2 * feature_dim) features.
+
+    batch_size, max_batch_pixels, memory_budget: what one backend call may take
+        (`memory.BatchPolicy`; max_batch_pixels None = automatic, memory_budget in bytes).
+    """
+
     def __init__(self, config: ModelConfig, weights, backend: str = "auto", device: str = "auto",
                  protocol: str = "whole", batch_size: int = 8, num_threads: int = 0,
-                 max_pixels: int = MAX_PIXELS):
+                 max_pixels: int = MAX_PIXELS, max_batch_pixels: int | None = None,
+                 memory_budget: int = DEFAULT_MEMORY_BUDGET):
         if protocol not in PROTOCOLS:
             raise ValueError(f"unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.policy = BatchPolicy(batch_size, max_batch_pixels, memory_budget)
         self.config = config
         self.protocol = protocol
-        self.batch_size = batch_size
         self.num_threads = num_threads
         self.max_pixels = max_pixels
+        self.weights = weights
         self.backend = create_backend(backend, config, weights, device=device, num_threads=num_threads)
+
+    @property
+    def batch_size(self) -> int:
+        return self.policy.batch_size
 
     @property
     def views_per_image(self) -> int:
@@ -51,38 +66,79 @@ class FeatureExtractor:
         """Backend input shapes (full, half) for a frame of this size."""
         return output_shapes(height, width, self.spec())
 
-    def prepare(self, image: ImageLike, channels: str = "bgr") -> tuple[np.ndarray, np.ndarray]:
-        """Load/convert one image and preprocess it into the (full, half) backend inputs."""
+    def images_per_call(self, full_shape, half_shape) -> int:
+        """How many images with these backend inputs (full, half NCHW shapes) share one backend call."""
+        full_pixels = full_shape[0] * full_shape[2] * full_shape[3]
+        input_pixels = full_pixels + half_shape[0] * half_shape[2] * half_shape[3]
+        return self.policy.images_per_call(full_pixels, input_pixels, self.backend.name, self.backend.device)
+
+    def prepare(self, image: ImageLike, channels: str = "bgr", name: str | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """Load/convert one image and preprocess it into the (full, half) backend inputs.
+
+        name: what messages call the image (default: its path, or a description of the array).
+        """
+        name = name or describe(image)
         frame, order = load_image(image, channels=channels, max_pixels=self.max_pixels)
         spec = self.spec(order)
-        if self.protocol == "five_crop":
-            height, width = frame.shape[:2]
-            if min(height, width) // 2 < spec.crop_size:
-                raise InputImageError(
-                    f"{describe(image)}: {width}x{height} is too small for five_crop at {spec.crop_size} px "
-                    f"(the half scale must be >= {spec.crop_size} px on each side); use protocol 'whole'")
-        return preprocess(frame, spec, num_threads=self.num_threads)
+        height, width = frame.shape[:2]
+        if self.protocol == "five_crop" and min(height, width) // 2 < spec.crop_size:
+            raise InputImageError(
+                f"{name}: {width}x{height} is too small for five_crop at {spec.crop_size} px "
+                f"(the half scale must be >= {spec.crop_size} px on each side); use protocol 'whole'")
+        full_shape, half_shape = output_shapes(height, width, spec)
+        input_pixels = full_shape[0] * full_shape[2] * full_shape[3] + half_shape[0] * half_shape[2] * half_shape[3]
+        self.policy.check_fits(name, width, height, input_pixels, self.backend.name, self.backend.device)
+        with allocation_failures_as("preprocessing it", name):
+            return preprocess(frame, spec, num_threads=self.num_threads)
 
     def encode(self, full: np.ndarray, half: np.ndarray) -> np.ndarray:
-        """Backend inputs of N views -> (N, 2F) features."""
-        return self.backend.encode_pair(full, half)
+        """Backend inputs of N views -> (N, 2F) features; non-finite features are refused."""
+        count, _, height, width = full.shape
+        with allocation_failures_as(f"running the encoder on {count} input(s) of {width}x{height}"):
+            features = self.backend.encode_pair(full, half)
+        if features.shape != (count, self.dim):
+            raise WeightsError(f"the encoder {self.weights} gave features of shape {features.shape} for {count} "
+                               f"input(s); {self.config.name} gives ({count}, {self.dim}): is it another model's?")
+        check_finite_features(features, self.weights)
+        return features
 
-    def embed_batch(self, images: Iterable[ImageLike], channels: str = "bgr") -> list[np.ndarray]:
-        """Per image a (views, 2F) array; consecutive images of equal input shape share backend calls."""
+    def embed_batch(self, images: Iterable[ImageLike], channels: str = "bgr",
+                    names: Iterable[str] | None = None) -> list[np.ndarray]:
+        """Per image a (views, 2F) array; consecutive images of equal input shape share backend calls.
+
+        names: what messages call each image (default: its path, or a description of the array).
+        """
         out: list[np.ndarray] = []
         pending: list[tuple[np.ndarray, np.ndarray]] = []
 
         def flush():
             if pending:
-                feats = self.encode(np.concatenate([p[0] for p in pending]),
-                                    np.concatenate([p[1] for p in pending]))
+                if len(pending) == 1:  # no batch copy of a (maybe large) single image
+                    feats = self.encode(*pending[0])
+                else:
+                    feats = self.encode(np.concatenate([p[0] for p in pending]),
+                                        np.concatenate([p[1] for p in pending]))
                 out.extend(np.split(feats, len(pending)))
                 pending.clear()
 
+        names = iter(names) if names is not None else None
         for image in images:
-            full, half = self.prepare(image, channels)
-            if pending and (pending[0][0].shape != full.shape or len(pending) >= self.batch_size):
+            full, half = self.prepare(image, channels, next(names, None) if names is not None else None)
+            if pending and pending[0][0].shape != full.shape:
                 flush()
             pending.append((full, half))
+            if len(pending) >= self.images_per_call(full.shape, half.shape):
+                flush()
         flush()
         return out
+
+
+def check_finite_features(features: np.ndarray, weights) -> None:
+    """Refuse NaN or infinite features: a score made from them would be NaN, or a meaningless number."""
+    finite = np.isfinite(features).all(axis=tuple(range(1, features.ndim)))
+    if not finite.all():
+        which = "for this input" if finite.size == 1 else f"for {int((~finite).sum())} of {finite.size} inputs"
+        raise NonFiniteOutputError(
+            f"the encoder {weights} gave NaN or infinite features {which}: its weights hold non-finite values, "
+            "or the input overflowed its precision (an fp16 export?); no score is made from them")

@@ -4,19 +4,33 @@ Everything that can go wrong with a user's file ends here as an `InputImageError
 with a message that names the problem: a missing or empty file, a truncated
 JPEG/PNG/WebP (OpenCV would decode those silently with grey rows), a corrupt
 file, an unsupported dtype or channel count, an image too small or too large.
+The size is read from the file's header and checked before anything is decoded,
+in every format accepted (a 3 MB TIFF can declare 30000x30000 pixels).
+
+Damage that a decoder reports but decodes through (libjpeg's "Corrupt JPEG
+data" warnings: some rows are garbage) is not an error; it is an
+`ImageDataWarning`, returned by `read_image_and_warnings` and issued with
+`warnings.warn` by the other readers.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import struct
+import sys
+import tempfile
+import threading
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
-from .errors import InputImageError
+from .errors import ImageDataWarning, InputImageError
+from .memory import allocation_failures_as
 
 #: Smallest side we score: below this the half scale has < 16 px and the encoder
 #: sees little more than padding.
@@ -28,7 +42,14 @@ ImageLike = Any  # str | os.PathLike | np.ndarray | PIL.Image.Image
 
 
 def read_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """Decode an image file into a packed uint8 (H, W, 3) BGR array."""
+    """Decode an image file into a packed uint8 (H, W, 3) BGR array (damage the decoder reports: a warning)."""
+    image, notes = read_image_and_warnings(path, max_pixels)
+    _warn(notes)
+    return image
+
+
+def read_image_and_warnings(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray, list[str]]:
+    """`read_image`, with the damage the decoder reported returned as messages instead of issued as warnings."""
     path = Path(path)
     if not path.exists():
         raise InputImageError(f"{path}: no such file")
@@ -38,11 +59,17 @@ def read_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndar
         data = path.read_bytes()
     except OSError as exc:
         raise InputImageError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    return decode_image(data, name=str(path), max_pixels=max_pixels)
+    return _decode(data, str(path), max_pixels)
 
 
 def decode_image(data: bytes, name: str = "<bytes>", max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """Decode encoded image bytes into a packed uint8 (H, W, 3) BGR array."""
+    """Decode encoded image bytes into a packed uint8 (H, W, 3) BGR array (damage the decoder reports: a warning)."""
+    image, notes = _decode(data, name, max_pixels)
+    _warn(notes)
+    return image
+
+
+def _decode(data: bytes, name: str, max_pixels: int) -> tuple[np.ndarray, list[str]]:
     if len(data) == 0:
         raise InputImageError(f"{name}: empty file (0 bytes)")
     problem = _truncation_problem(data)
@@ -50,10 +77,21 @@ def decode_image(data: bytes, name: str = "<bytes>", max_pixels: int = MAX_PIXEL
         raise InputImageError(f"{name}: {problem}")
     _check_declared_size(data, name, max_pixels)
     buf = np.frombuffer(data, dtype=np.uint8)
-    image = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise InputImageError(f"{name}: not a readable image (corrupt file or unsupported format)")
-    return to_bgr_uint8(image, channels="bgr", name=name, max_pixels=max_pixels)[0]
+    with allocation_failures_as("decoding it", name):
+        if data[:2] == b"\xff\xd8":
+            with _native_stderr_captured() as said:
+                image = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+            notes = _jpeg_damage(said[0], name)
+        else:
+            image, notes = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED), []
+        if image is None:
+            raise InputImageError(f"{name}: not a readable image (corrupt file or unsupported format)")
+        return to_bgr_uint8(image, channels="bgr", name=name, max_pixels=max_pixels)[0], notes
+
+
+def _warn(notes: list[str]) -> None:
+    for note in notes:
+        warnings.warn(note, ImageDataWarning, stacklevel=3)
 
 
 def to_bgr_uint8(
@@ -92,10 +130,7 @@ def to_bgr_uint8(
     height, width = image.shape[:2]
     if min(height, width) < MIN_SIDE:
         raise InputImageError(f"{name}: image too small ({width}x{height}); both sides must be >= {MIN_SIDE} px")
-    if height * width > max_pixels:
-        raise InputImageError(
-            f"{name}: image too large ({width}x{height} = {height * width / 1e6:.0f} MP > "
-            f"{max_pixels / 1e6:.0f} MP); downscale it first or raise max_pixels")
+    _check_pixels(name, width, height, max_pixels)
     # The preprocessing op takes strided rows but packed pixels.
     if image.strides[2] != 1 or image.strides[1] != 3:
         image = np.ascontiguousarray(image)
@@ -128,6 +163,9 @@ def _is_pil_image(obj: Any) -> bool:
 
 
 def _from_pil(image: Any, max_pixels: int) -> tuple[np.ndarray, str]:
+    # An image from Image.open is decoded lazily, by np.asarray: check its size first.
+    width, height = image.size
+    _check_pixels(f"<PIL {image.format or 'image'}>", width, height, max_pixels)
     if image.mode in ("I;16", "I;16B", "I;16L"):
         return to_bgr_uint8(np.asarray(image).astype(np.uint16), "rgb", max_pixels=max_pixels)
     if image.mode not in ("RGB", "L", "RGBA"):
@@ -189,17 +227,46 @@ def _png_problem(data: bytes) -> str | None:
 
 
 def _check_declared_size(data: bytes, name: str, max_pixels: int) -> None:
-    """Refuse huge images before decoding them, for formats whose header is cheap to read."""
-    size = None
-    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":
-        width, height = struct.unpack(">II", data[16:24])
-        size = (width, height)
-    elif data[:2] == b"\xff\xd8":
-        size = _jpeg_size(data)
-    if size and size[0] * size[1] > max_pixels:
+    """Refuse huge images before decoding them: every accepted format declares its size in its header."""
+    try:
+        size = declared_size(data)
+    except InputImageError as exc:
+        raise InputImageError(f"{name}: {exc}") from None
+    if size is None:
+        raise InputImageError(f"{name}: not a readable image (unsupported format, or a header too damaged to "
+                              "tell its size; JPEG, PNG, WebP, TIFF, BMP, GIF, JPEG 2000, AVIF, PNM, ... are read)")
+    _check_pixels(name, *size, max_pixels)
+
+
+def _check_pixels(name: str, width: int, height: int, max_pixels: int) -> None:
+    if width * height > max_pixels:
         raise InputImageError(
-            f"{name}: image too large ({size[0]}x{size[1]} = {size[0] * size[1] / 1e6:.0f} MP > "
+            f"{name}: image too large ({width}x{height} = {width * height / 1e6:.0f} MP > "
             f"{max_pixels / 1e6:.0f} MP); downscale it first or raise max_pixels")
+
+
+def declared_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) that the file's header declares, read without decoding; None if it cannot tell."""
+    try:
+        if data[:8] == b"\x89PNG\r\n\x1a\n":
+            size = struct.unpack(">II", data[16:24]) if data[12:16] == b"IHDR" else None
+        elif data[:2] == b"\xff\xd8":
+            size = _jpeg_size(data)
+        elif data[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+            size = _tiff_size(data)
+        elif data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+            size = _webp_size(data)
+        elif data[:2] == b"BM":
+            size = _bmp_size(data)
+        else:
+            size = _size_from_pil(data)
+    except InputImageError:
+        raise
+    except (struct.error, IndexError, ValueError):
+        return None
+    if size is None or min(size) <= 0:
+        return None
+    return size
 
 
 def _jpeg_size(data: bytes) -> tuple[int, int] | None:
@@ -219,3 +286,115 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
             return None
         pos += 2 + length
     return None
+
+
+def _tiff_size(data: bytes) -> tuple[int, int] | None:
+    """ImageWidth (256) and ImageLength (257) of the first IFD, the page OpenCV decodes; BigTIFF too."""
+    order = "<" if data[:2] == b"II" else ">"
+    big = struct.unpack(order + "H", data[2:4])[0] == 43
+    count_format, entry_size, value_at = ("Q", 20, 12) if big else ("H", 12, 8)
+    ifd = struct.unpack(order + ("Q" if big else "I"), data[8:16] if big else data[4:8])[0]
+    (entries,) = struct.unpack_from(order + count_format, data, ifd)
+    first = ifd + (8 if big else 2)
+    found = {}
+    for index in range(entries):
+        entry = first + index * entry_size
+        tag, kind = struct.unpack_from(order + "HH", data, entry)
+        if tag in (256, 257):
+            value_format = {3: "H", 4: "I", 16: "Q"}.get(kind)
+            if value_format is None:
+                return None
+            found[tag] = struct.unpack_from(order + value_format, data, entry + value_at)[0]
+    return (found[256], found[257]) if len(found) == 2 else None
+
+
+def _webp_size(data: bytes) -> tuple[int, int] | None:
+    chunk = data[12:16]
+    if chunk == b"VP8X":  # extended: canvas size, 24 bits each, minus one
+        return int.from_bytes(data[24:27], "little") + 1, int.from_bytes(data[27:30], "little") + 1
+    if chunk == b"VP8L" and data[20] == 0x2F:  # lossless: 14 bits each, minus one
+        bits = int.from_bytes(data[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8 " and data[23:26] == b"\x9d\x01\x2a":  # lossy: 14 bits each after the start code
+        width, height = struct.unpack("<HH", data[26:30])
+        return width & 0x3FFF, height & 0x3FFF
+    return None
+
+
+def _bmp_size(data: bytes) -> tuple[int, int] | None:
+    (header,) = struct.unpack("<I", data[14:18])
+    if header == 12:  # OS/2 BITMAPCOREHEADER
+        return struct.unpack("<HH", data[18:22])
+    width, height = struct.unpack("<ii", data[18:26])
+    return width, abs(height)  # negative height: rows stored top-down
+
+
+def _size_from_pil(data: bytes) -> tuple[int, int] | None:
+    """Other formats (GIF, JPEG 2000, AVIF, PNM, Sun raster, ...): Pillow's header parsers, nothing decoded."""
+    try:
+        from PIL import Image
+    except ImportError:
+        return None
+    with warnings.catch_warnings():
+        # Pillow's own decompression-bomb guard: we apply max_pixels ourselves, with the size it read
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                return image.size
+        except Image.DecompressionBombError:
+            raise InputImageError(f"image too large (over {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} MP, Pillow's limit "
+                                  "for reading the size of this format)") from None
+        except Exception:  # noqa: BLE001 - Pillow raises many types for files it cannot parse
+            return None
+
+
+# -- damage reported while decoding -------------------------------------------
+
+#: Beginnings of libjpeg's warnings about damaged data (JWRN_*): it decodes on, with garbage where the data was bad.
+_JPEG_DAMAGE = ("Corrupt JPEG data", "Premature end of JPEG file", "Invalid SOS parameters",
+                "Inconsistent progression sequence")
+_STDERR_LOCK = threading.Lock()
+
+
+@contextmanager
+def _native_stderr_captured():
+    """Collect what native code writes to file descriptor 2 meanwhile (libjpeg prints its warnings there).
+
+    Yields a list that holds the text once the block has ended. Python's own
+    sys.stderr is flushed first, and what other threads write meanwhile is
+    passed on by the caller, so nothing is lost.
+    """
+    said: list[str] = []
+    with _STDERR_LOCK, tempfile.TemporaryFile() as sink:
+        try:
+            sys.stderr.flush()
+        except (AttributeError, OSError, ValueError):
+            pass
+        try:
+            saved = os.dup(2)
+        except OSError:  # no stderr to take over (a daemon): decode without listening
+            said.append("")
+            yield said
+            return
+        try:  # the redirection inside: whatever interrupts the block (Ctrl-C), stderr is given back
+            os.dup2(sink.fileno(), 2)
+            yield said
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            said.append(sink.read().decode("utf-8", "replace"))
+
+
+def _jpeg_damage(text: str, name: str) -> list[str]:
+    """libjpeg's damage warnings in `text` as messages; the other lines go on to stderr unchanged."""
+    notes, others = [], []
+    for line in text.splitlines(keepends=True):
+        if line.startswith(_JPEG_DAMAGE):
+            notes.append(f"{name}: damaged JPEG data (libjpeg: {line.strip()}): part of the image is garbage, "
+                         "so its score may be wrong")
+        else:
+            others.append(line)
+    if others:
+        os.write(2, "".join(others).encode())
+    return notes

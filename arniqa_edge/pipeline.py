@@ -12,6 +12,11 @@ memory. Results come out in input order. An exception in any stage (including
 KeyboardInterrupt) is re-raised in the caller's thread after every frame before
 it has been yielded, so partial results are never lost; closing the generator
 early stops the threads.
+
+A frame that comes without pixels (one its source could not decode) comes out as
+a failed result (`ScoredFrame.error` set, no score) in its place. With
+`isolate_failures`, so does a frame that cannot be scored: a batch that fails is
+scored again frame by frame, so one bad frame costs only itself.
 """
 
 from __future__ import annotations
@@ -21,27 +26,44 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
+import cv2
 import numpy as np
 
+from .errors import ArniqaEdgeError
 from .scorer import Scorer
+
+#: What scoring one bad frame may raise; with isolate_failures it fails that frame only.
+SCORING_ERRORS = (ArniqaEdgeError, ValueError, ArithmeticError, cv2.error)
 
 
 @dataclass
 class Frame:
     index: int          #: position in the source, counting skipped frames
     timestamp: float    #: seconds from the start of the source
-    image: np.ndarray   #: uint8 HxWx3 BGR
+    image: np.ndarray | None  #: uint8 HxWx3 BGR; None for a frame the source could not decode
+    error: str | None = None  #: why there is no image
 
 
 @dataclass
 class ScoredFrame:
     index: int
     timestamp: float
-    score: float        #: quality in [0, 1], higher is better
-    raw_score: float    #: the regressor's output in its label units
+    score: float        #: quality in [0, 1], higher is better (NaN for a failed frame)
+    raw_score: float    #: the regressor's output in its label units (NaN for a failed frame)
     image: np.ndarray | None = None  #: the frame, when the pipeline was asked to keep it
     reference_score: float | None = None      #: quality against the golden references, in [0, 1]
     reference_raw_score: float | None = None  #: the same in the reference model's label units
+    error: str | None = None  #: why the frame has no score: it could not be decoded or scored
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+
+def failed_frame(frame: Frame, error: str, keep_images: bool = False) -> ScoredFrame:
+    """The result of a frame that has no score."""
+    return ScoredFrame(frame.index, frame.timestamp, float("nan"), float("nan"),
+                       frame.image if keep_images else None, error=error)
 
 
 _END = object()
@@ -112,7 +134,8 @@ def _drain(source: queue.Queue, stop: threading.Event) -> Iterator:
 
 def score_frames(scorer: Scorer, frames: Iterable[Frame], batch_size: int | None = None, depth: int = 2,
                  keep_images: bool = False, channels: str = "bgr",
-                 reference: Callable[[np.ndarray], Any] | None = None) -> Iterator[ScoredFrame]:
+                 reference: Callable[[np.ndarray], Any] | None = None,
+                 isolate_failures: bool = False) -> Iterator[ScoredFrame]:
     """Score a stream of frames with decoding, preprocessing and inference overlapped.
 
     batch_size: frames per backend call (default: `auto_batch_size` for the first frame).
@@ -121,6 +144,8 @@ def score_frames(scorer: Scorer, frames: Iterable[Frame], batch_size: int | None
     keep_images: attach each frame's pixels to its result (to draw on it).
     reference: also score each frame with this, e.g. `GoldenReferences.predict`: a uint8 BGR
         frame -> a prediction with `score` and `raw_score`; run beside the encoder, frame by frame.
+    isolate_failures: a frame that cannot be preprocessed or scored (SCORING_ERRORS) comes out
+        as a failed result instead of ending the stream with the exception.
     """
     extractor = scorer.extractor
     queue_size = depth * (batch_size or scorer.batch_size)
@@ -133,28 +158,46 @@ def score_frames(scorer: Scorer, frames: Iterable[Frame], batch_size: int | None
             if isinstance(item, _Failure):
                 yield item
                 return
-            yield item, extractor.prepare(item.image, channels)
+            if item.image is None:
+                yield item, None, item.error or "no image"
+                continue
+            try:
+                yield item, extractor.prepare(item.image, channels), None
+            except SCORING_ERRORS as error:
+                if not isolate_failures:
+                    raise
+                yield item, None, _describe(error)
 
     stages = [_Stage("arniqa-decode", lambda: iter(frames), decoded, stop),
               _Stage("arniqa-preprocess", preprocess_all, prepared, stop)]
     for stage in stages:
         stage.start()
+
+    def infer(batch):
+        return _infer(scorer, batch, keep_images, reference, channels, isolate_failures)
+
     try:
         batch: list = []
         for item in _drain(prepared, stop):
             if isinstance(item, _Failure):
-                yield from _infer(scorer, batch, keep_images, reference, channels)
+                yield from infer(batch)
                 raise item.error
-            if batch and batch[0][1][0].shape != item[1][0].shape:  # the frame size changed mid-stream
-                yield from _infer(scorer, batch, keep_images, reference, channels)
+            frame, inputs, error = item
+            if inputs is None:  # a failed frame keeps its place: the frames before it go first
+                yield from infer(batch)
+                batch = []
+                yield failed_frame(frame, error, keep_images)
+                continue
+            if batch and batch[0][1][0].shape != inputs[0].shape:  # the frame size changed mid-stream
+                yield from infer(batch)
                 batch = []
             if not batch:
-                limit = batch_size or auto_batch_size(scorer, item[0].image.shape)
-            batch.append(item)
+                limit = batch_size or auto_batch_size(scorer, frame.image.shape)
+            batch.append((frame, inputs))
             if len(batch) >= limit:
-                yield from _infer(scorer, batch, keep_images, reference, channels)
+                yield from infer(batch)
                 batch = []
-        yield from _infer(scorer, batch, keep_images, reference, channels)
+        yield from infer(batch)
     finally:
         stop.set()
         for stage in stages:
@@ -162,9 +205,30 @@ def score_frames(scorer: Scorer, frames: Iterable[Frame], batch_size: int | None
 
 
 def _infer(scorer: Scorer, batch: list, keep_images: bool, reference: Callable[[np.ndarray], Any] | None,
-           channels: str) -> Iterator[ScoredFrame]:
+           channels: str, isolate_failures: bool) -> Iterator[ScoredFrame]:
     if not batch:
         return
+    try:
+        results = _score_batch(scorer, batch, keep_images, reference, channels)
+    except SCORING_ERRORS as error:
+        if not isolate_failures:
+            raise
+        if len(batch) == 1:
+            yield failed_frame(batch[0][0], _describe(error), keep_images)
+            return
+        for one in batch:  # find the frame that failed; the others keep their scores
+            yield from _infer(scorer, [one], keep_images, reference, channels, isolate_failures)
+        return
+    yield from results
+
+
+def _describe(error: BaseException) -> str:
+    return str(error) or type(error).__name__
+
+
+def _score_batch(scorer: Scorer, batch: list, keep_images: bool, reference: Callable[[np.ndarray], Any] | None,
+                 channels: str) -> list[ScoredFrame]:
+    results = []
     full = np.concatenate([inputs[0] for _, inputs in batch])
     half = np.concatenate([inputs[1] for _, inputs in batch])
     features = np.split(scorer.extractor.encode(full, half), len(batch))
@@ -174,4 +238,5 @@ def _infer(scorer: Scorer, batch: list, keep_images: bool, reference: Callable[[
         if reference is not None:
             against = reference(frame.image if channels == "bgr" else np.ascontiguousarray(frame.image[..., ::-1]))
             scored.reference_score, scored.reference_raw_score = float(against.score), float(against.raw_score)
-        yield scored
+        results.append(scored)
+    return results

@@ -3,12 +3,14 @@
 `open_capture` turns that string into an opened `cv2.VideoCapture` or a
 `VideoSourceError` that says what went wrong. `ReconnectingSource` wraps a source
 that may fail (a camera unplugged, a stream that drops) and reopens it with
-exponential backoff, counting each reconnect.
+exponential backoff and jitter, counting each reconnect, until an optional limit.
+Messages and names carry the source with its credentials hidden (`redact`).
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import re
 import threading
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ import cv2
 import numpy as np
 
 from .errors import ArniqaEdgeError
+from .redact import redact
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +56,13 @@ def source_kind(spec: str) -> str:
 def open_capture(spec: str) -> cv2.VideoCapture:
     """Open a source with the OpenCV backend its kind needs."""
     kind = source_kind(spec)
+    shown = redact(spec)  # error messages end up in logs and event records
     if kind == "file":
         path = Path(spec)
         if not path.exists():
-            raise VideoSourceError(f"{spec}: no such file")
+            raise VideoSourceError(f"{shown}: no such file")
         if path.is_dir():
-            raise VideoSourceError(f"{spec}: is a directory, not a video")
+            raise VideoSourceError(f"{shown}: is a directory, not a video")
         capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
     elif kind == "camera":
         capture = cv2.VideoCapture(int(spec))
@@ -67,12 +71,12 @@ def open_capture(spec: str) -> cv2.VideoCapture:
     else:
         if not _opencv_has("GStreamer"):
             raise VideoSourceError(
-                f"{spec!r} looks like a GStreamer pipeline, but this OpenCV build has no GStreamer support "
+                f"{shown!r} looks like a GStreamer pipeline, but this OpenCV build has no GStreamer support "
                 "(opencv-python-headless from PyPI has none; on a Jetson use the system OpenCV of JetPack)")
         capture = cv2.VideoCapture(spec, cv2.CAP_GSTREAMER)
     if not capture.isOpened():
         capture.release()
-        raise VideoSourceError(f"{spec}: cannot open this {kind} source" + _HINTS.get(kind, ""))
+        raise VideoSourceError(f"{shown}: cannot open this {kind} source" + _HINTS.get(kind, ""))
     return capture
 
 
@@ -112,16 +116,27 @@ def source_info(capture: Capture) -> SourceInfo:
 
 @dataclass
 class Backoff:
-    """Delays between reconnect attempts: initial, doubling, capped at maximum."""
+    """Delays between retries: initial, multiplied by `factor` each time, capped at maximum.
+
+    jitter: each delay is drawn from [(1 - jitter) * d, d] rather than d itself, so that a
+    fleet of cameras that lost the same server does not retry in lockstep (0: exact delays).
+    """
 
     initial: float = 0.5
     maximum: float = 30.0
     factor: float = 2.0
+    jitter: float = 0.5
+    rng: random.Random | None = None
+
+    def __post_init__(self):
+        if not 0 <= self.jitter <= 1:
+            raise ValueError(f"jitter must be in [0, 1], got {self.jitter}")
 
     def delays(self):
+        rng = self.rng or random.Random()
         delay = self.initial
         while True:
-            yield delay
+            yield delay * (1 - self.jitter * rng.random())
             delay = min(delay * self.factor, self.maximum)
 
 
@@ -130,26 +145,34 @@ class ReconnectingSource:
 
     `read()` returns the next frame, or None after a failed read or reopen (the
     caller goes on with its loop; the next `read()` tries again after the backoff
-    delay). `reconnects` counts reopen attempts, `failures` failed reads. After
-    `max_attempts` consecutive failed reopens it raises `VideoSourceError`
-    (None: retry forever, as a camera watcher should). `interrupt()` cuts a
-    backoff wait short, from another thread, when the caller shuts down.
+    delay). `reconnects` counts reopen attempts, `failures` failed reads, `frames`
+    frames delivered. With `max_reconnects` it raises `VideoSourceError` rather
+    than make more than that many reopen attempts in a row without a frame
+    between them (0: give up at the first failure; None: retry forever, as a
+    camera watcher does by default). `interrupt()` cuts a backoff wait short,
+    from another thread, when the caller shuts down. `name` is shown in logs and
+    errors with its credentials hidden.
     """
 
     def __init__(self, open_fn: Callable[[], Capture], name: str = "source", backoff: Backoff | None = None,
-                 max_attempts: int | None = None, sleep: Callable[[float], object] | None = None):
+                 max_reconnects: int | None = None, sleep: Callable[[float], object] | None = None):
+        if max_reconnects is not None and max_reconnects < 0:
+            raise ValueError(f"max_reconnects must be >= 0 or None, got {max_reconnects}")
         self._open_fn = open_fn
-        self.name = name
+        self.name = redact(name)
         self._backoff = backoff or Backoff()
-        self._max_attempts = max_attempts
+        self._max_reconnects = max_reconnects
         self._interrupted = threading.Event()
         self._sleep = sleep or self._interrupted.wait
         self._capture: Capture | None = None
         self._delays = None
         self._tried_before = False
         self._failed_opens = 0
+        self._reconnects_without_frame = 0
+        self._last_problem = ""
         self.reconnects = 0
         self.failures = 0
+        self.frames = 0
 
     @property
     def connected(self) -> bool:
@@ -161,27 +184,33 @@ class ReconnectingSource:
         ok, frame = self._capture.read()
         if ok and frame is not None:
             self._delays = None  # healthy again: the next outage starts from the initial delay
+            self._reconnects_without_frame = 0
+            self.frames += 1
             return frame
         self.failures += 1
+        self._last_problem = "read failed"
         log.warning("%s: read failed (stream ended, device lost or a corrupt frame); reconnecting", self.name)
         self._drop()
         return None
 
     def _reopen(self) -> bool:
         if self._tried_before:
+            if self._max_reconnects is not None and self._reconnects_without_frame >= self._max_reconnects:
+                raise VideoSourceError(f"{self.name}: gave up after {self._reconnects_without_frame} reconnect "
+                                       f"attempts without a frame (last: {self._last_problem})")
             if self._delays is None:
                 self._delays = self._backoff.delays()
             self._sleep(next(self._delays))
             self.reconnects += 1
+            self._reconnects_without_frame += 1
         self._tried_before = True
         try:
             self._capture = self._open_fn()
         except ArniqaEdgeError as exc:
             self._failed_opens += 1
-            log.warning("%s: %s (attempt %d)", self.name, exc, self._failed_opens)
-            if self._max_attempts is not None and self._failed_opens >= self._max_attempts:
-                raise VideoSourceError(f"{self.name}: gave up after {self._failed_opens} failed attempts to "
-                                       f"open it ({exc})") from None
+            # open_capture's messages start with the source already: say it once.
+            self._last_problem = redact(str(exc)).removeprefix(f"{self.name}: ")
+            log.warning("%s: %s (attempt %d)", self.name, self._last_problem, self._failed_opens)
             return False
         if self.reconnects:
             log.info("%s: reconnected (reconnect %d)", self.name, self.reconnects)

@@ -58,12 +58,15 @@ class KernelCall {
   float* output(py::handle obj, const std::string& name) {
     const std::vector<int64_t> shape = {batch_.samples, batch_.channels, batch_.height, batch_.width};
     void* data = checked(obj, name, "float32", shape, /*writable=*/true).data;
-    if (data == batch_.data) throw py::value_error(name + " must not be the images buffer itself");
+    // Empty tensors may all have the data pointer 0 (torch), and share nothing.
+    if (data == batch_.data && !batch_.empty()) throw py::value_error(name + " must not be the images buffer itself");
     return static_cast<float*>(data);
   }
 
-  // Runs `on_cpu` or `on_cuda` without the GIL.
+  // Runs `on_cpu` or `on_cuda` without the GIL; an empty batch has nothing to change (and
+  // its extents' products, which the kernels loop over, may overflow or take hours).
   void run(const std::function<void()>& on_cpu, const std::function<void()>& on_cuda) {
+    if (batch_.empty()) return;
     std::vector<std::uintptr_t> producers;
     for (const BufferView& view : views_) {
       if (view.producer_stream) producers.push_back(*view.producer_stream);

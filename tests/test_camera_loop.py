@@ -83,7 +83,7 @@ def test_reconnects_with_backoff_until_the_camera_is_back(scorer):
     clock = FakeClock()
     sleeps = []
     script = Script([base_frame()] * 3, fail_opens=3)
-    source = ReconnectingSource(script.open, backoff=Backoff(0.5, 1.5), sleep=lambda s: (sleeps.append(s),
+    source = ReconnectingSource(script.open, backoff=Backoff(0.5, 1.5, jitter=0), sleep=lambda s: (sleeps.append(s),
                                                                                        clock.sleep(s)))
     loop = QaLoop(SequentialFeed(source, clock), scorer.score, make_smoother("ema"), AlertSet(), rate_hz=RATE,
                   max_frames=3, clock=clock, wait=clock.sleep)

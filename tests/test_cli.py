@@ -1,6 +1,7 @@
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 
@@ -72,5 +73,30 @@ def test_help_and_module_entry_point():
     result = subprocess.run([sys.executable, "-m", "arniqa_edge", "--help"], capture_output=True, text=True,
                             cwd=ROOT, timeout=60)
     assert result.returncode == 0
-    for option in ("--json", "--csv", "--model", "--weights", "--regressor", "--backend", "--device", "--protocol"):
+    for option in ("--json", "--csv", "--model", "--weights", "--regressor", "--backend", "--device", "--protocol",
+                   "--jsonl", "--max-batch-pixels", "--memory-budget"):
         assert option in result.stdout
+    help_text = " ".join(result.stdout.split())
+    assert re.search(r"--max-batch-pixels N\|auto most image pixels [^-]*\(default: auto\)", help_text)
+    assert re.search(r"--memory-budget SIZE memory one backend call .*?\(default: 4G\)", help_text)
+
+
+@needs_torch
+def test_damaged_jpeg_is_scored_with_a_warning(files, lite0_imagenet_weights, blur_regressor, tmp_path, capsys):
+    data = bytearray(files["blurred"].read_bytes())
+    scan = data.find(b"\xff\xda")
+    start, end = scan + 20 + (len(data) - scan) * 2 // 5, scan + (len(data) - scan) * 7 // 10
+    data[start:end] = np.random.default_rng(1).integers(0, 255, end - start, dtype=np.uint8).tobytes()
+    damaged = tmp_path / "damaged.jpg"
+    damaged.write_bytes(bytes(data))
+    args = [str(files["good"]), str(damaged), "--weights", str(lite0_imagenet_weights), "--regressor",
+            str(blur_regressor)]
+    assert main(args + ["--json"]) == 0
+    out, err = capsys.readouterr()
+    good, flagged = json.loads(out)
+    assert good["warning"] is None and flagged["error"] is None and 0 <= flagged["score"] <= 1
+    assert flagged["warning"].startswith(f"{damaged}: damaged JPEG data (libjpeg: Corrupt JPEG data")
+    assert err.strip() == f"warning: {flagged['warning']}"
+    assert main(args + ["--csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0]["warning"] == "" and rows[1]["warning"] == flagged["warning"]

@@ -114,3 +114,173 @@ def test_pil_input(photo):
     np.testing.assert_array_equal(image, rgb)
     with pytest.raises(InputImageError, match="type int"):
         load_image(3)
+
+
+# -- damage the decoder reports (libjpeg's "Corrupt JPEG data") -----------------
+
+def _damaged_jpeg(photo: np.ndarray) -> bytes:
+    """A real JPEG whose entropy-coded data is overwritten with noise from 40% to 70% of the scan: the
+    structure (markers, end of image) is intact, so it decodes, with garbage rows."""
+    data = bytearray(_encode(".jpg", photo))
+    scan = data.find(b"\xff\xda")
+    start, end = scan + 20 + int((len(data) - scan) * 0.4), scan + int((len(data) - scan) * 0.7)
+    data[start:end] = np.random.default_rng(1).integers(0, 255, end - start, dtype=np.uint8).tobytes()  # no 0xFF
+    return bytes(data)
+
+
+@pytest.fixture
+def large_photo():
+    rng = np.random.default_rng(0)
+    return cv2.GaussianBlur(rng.integers(0, 256, (321, 481, 3), dtype=np.uint8), (0, 0), 1.5)
+
+
+def test_damaged_jpeg_is_flagged(tmp_path, large_photo, capfd):
+    from arniqa_edge.errors import ImageDataWarning
+    from arniqa_edge.imageio import read_image_and_warnings
+
+    damaged = tmp_path / "damaged.jpg"
+    damaged.write_bytes(_damaged_jpeg(large_photo))
+    image, notes = read_image_and_warnings(damaged)
+    assert image.shape == large_photo.shape
+    assert len(notes) == 1 and notes[0].startswith(f"{damaged}: damaged JPEG data (libjpeg: Corrupt JPEG data")
+    assert "its score may be wrong" in notes[0]
+    assert "Corrupt JPEG data" not in capfd.readouterr().err  # libjpeg's own unlabelled line is taken in
+    with pytest.warns(ImageDataWarning, match="damaged JPEG data"):
+        read_image(damaged)
+    with pytest.warns(ImageDataWarning, match="<bytes>: damaged JPEG data"):
+        decode_image(damaged.read_bytes())
+    clean = tmp_path / "clean.jpg"
+    clean.write_bytes(_encode(".jpg", large_photo))
+    assert read_image_and_warnings(clean)[1] == []
+
+
+def test_other_native_stderr_output_is_passed_on(capfd):
+    import os
+
+    from arniqa_edge.imageio import _jpeg_damage, _native_stderr_captured
+
+    with _native_stderr_captured() as said:
+        os.write(2, b"some other library: hello\nCorrupt JPEG data: premature end of data segment\n")
+    assert _jpeg_damage(said[0], "x.jpg") == [
+        "x.jpg: damaged JPEG data (libjpeg: Corrupt JPEG data: premature end of data segment): part of the image "
+        "is garbage, so its score may be wrong"]
+    assert capfd.readouterr().err == "some other library: hello\n"
+
+
+# -- the declared size is checked before decoding, in every format --------------
+
+def _tiff_declaring(photo, size, **options):
+    """A real TIFF of `photo` whose first page's ImageWidth and ImageLength say `size`."""
+    import io
+    import struct
+
+    import tifffile
+
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, photo, **options)
+    data = bytearray(buffer.getvalue())
+    with tifffile.TiffFile(io.BytesIO(bytes(data))) as tiff:
+        for tag, value in zip(("ImageWidth", "ImageLength"), size):
+            entry = tiff.pages[0].tags[tag]
+            struct.pack_into(tiff.byteorder + {3: "H", 4: "I", 16: "Q"}[int(entry.dtype)], data, entry.valueoffset,
+                             value)
+    return bytes(data)
+
+
+def _webp_declaring(photo, size, lossless):
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(photo).save(buffer, "WEBP", lossless=lossless)
+    data = bytearray(buffer.getvalue())
+    width, height = size
+    if lossless:
+        assert data[12:16] == b"VP8L"
+        data[21:25] = ((width - 1) | (height - 1) << 14 | (data[24] >> 4) << 28).to_bytes(4, "little")
+    else:
+        assert data[12:16] == b"VP8 "
+        data[26:30] = width.to_bytes(2, "little") + height.to_bytes(2, "little")
+    return bytes(data)
+
+
+def _webp_extended_declaring(photo, size):
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.dstack([photo, photo[..., :1]]), "RGBA").save(buffer, "WEBP", exif=b"Exif\x00\x00II*\x00"
+                                                                      b"\x08\x00\x00\x00\x00\x00")
+    data = bytearray(buffer.getvalue())
+    assert data[12:16] == b"VP8X"
+    data[24:27], data[27:30] = (size[0] - 1).to_bytes(3, "little"), (size[1] - 1).to_bytes(3, "little")
+    return bytes(data)
+
+
+def _bmp_declaring(photo, size):
+    data = bytearray(_encode(".bmp", photo))
+    data[18:26] = np.array(size, "<i4").tobytes()
+    return bytes(data)
+
+
+def _gif_declaring(photo, size):
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(photo).save(buffer, "GIF")
+    data = bytearray(buffer.getvalue())
+    data[6:10] = np.array(size, "<u2").tobytes()  # logical screen
+    descriptor = data.find(b"\x2c", 13 + 3 * 256)  # image descriptor after the global colour table
+    data[descriptor + 5:descriptor + 9] = np.array(size, "<u2").tobytes()
+    return bytes(data)
+
+
+HUGE = (30000, 30000)
+DECLARING = {
+    "tiff": lambda photo: _tiff_declaring(photo, HUGE),
+    "tiff big-endian": lambda photo: _tiff_declaring(photo, HUGE, byteorder=">"),
+    "bigtiff": lambda photo: _tiff_declaring(photo, HUGE, bigtiff=True),
+    "tiff deflate": lambda photo: _tiff_declaring(photo, HUGE, compression="zlib"),
+    "webp lossy": lambda photo: _webp_declaring(photo, (16000, 16000), lossless=False),
+    "webp lossless": lambda photo: _webp_declaring(photo, (16000, 16000), lossless=True),
+    "webp extended": lambda photo: _webp_extended_declaring(photo, HUGE),
+    "bmp": lambda photo: _bmp_declaring(photo, HUGE),
+    "gif": lambda photo: _gif_declaring(photo, (12000, 10000)),
+    "gif past pillow's limit": lambda photo: _gif_declaring(photo, (20000, 20000)),
+}
+
+
+@pytest.mark.parametrize("kind", list(DECLARING))
+def test_declared_size_is_refused_before_decoding(photo, kind, monkeypatch):
+    data = DECLARING[kind](photo)
+
+    def must_not_decode(*args, **kwargs):
+        raise AssertionError("decoded an image that declares more than max_pixels")
+
+    monkeypatch.setattr("arniqa_edge.imageio.cv2.imdecode", must_not_decode)
+    with pytest.raises(InputImageError, match="too large"):
+        decode_image(data, name="x")
+
+
+@pytest.mark.parametrize("ext", [".webp", ".bmp", ".tiff", ".jp2", ".ppm", ".avif"])
+def test_declared_size_of_every_format_matches_the_decoded_one(photo, ext):
+    from arniqa_edge.imageio import declared_size
+
+    data = _encode(ext, photo)
+    assert declared_size(data) == (photo.shape[1], photo.shape[0])
+    with pytest.raises(InputImageError, match=r"too large \(128x96"):
+        decode_image(data, max_pixels=128 * 96 - 1)
+
+
+def test_lazy_pil_image_is_size_checked_before_it_is_decoded(tmp_path, photo):
+    from PIL import Image
+
+    path = tmp_path / "cut.png"
+    path.write_bytes(_encode(".png", photo)[:200])  # decoding it would fail: it is cut short
+    with Image.open(path) as lazy:
+        with pytest.raises(InputImageError, match="too large"):
+            load_image(lazy, max_pixels=1000)

@@ -3,6 +3,7 @@ import threading
 import numpy as np
 import pytest
 
+from arniqa_edge.errors import ArniqaEdgeError
 from arniqa_edge.pipeline import Frame, score_frames
 from arniqa_edge.scorer import Scorer
 from conftest import has_torch
@@ -61,3 +62,34 @@ def test_closing_early_stops_the_threads_and_bounds_decoding(scorer):
     assert not [t for t in threading.enumerate() if t.name.startswith("arniqa-")]
     # Bounded queues: the decoder ran at most a few batches ahead, not through the whole source.
     assert len(decoded) < 20
+
+
+def test_failed_frames_keep_their_place_and_cost_only_themselves(scorer):
+    inputs = frames(7)
+    inputs[2] = Frame(2, 0.2, None, error="undecodable frame")           # the source could not decode it
+    inputs[5] = Frame(5, 0.5, np.zeros((10, 10, 3), np.uint8))           # too small to score
+    results = list(score_frames(scorer, iter(inputs), batch_size=3, isolate_failures=True))
+    assert [r.index for r in results] == list(range(7))
+    assert [r.index for r in results if r.failed] == [2, 5]
+    assert results[2].error == "undecodable frame" and results[5].error and np.isnan(results[5].score)
+    good = [f.image for f in inputs if f.index not in (2, 5)]
+    assert np.allclose([r.score for r in results if not r.failed], [p.score for p in scorer.predict_batch(good)],
+                       atol=1e-5)
+
+
+def test_a_batch_whose_scores_are_refused_is_scored_again_frame_by_frame(scorer, monkeypatch):
+    inputs = frames(6)
+    refused = scorer.embed(inputs[4].image)  # as a Scorer that refuses a non-finite score would, for one frame
+    predict = scorer.predict_features
+
+    def refusing(features):
+        if any(np.allclose(f, refused, atol=1e-4) for f in features):
+            raise ArniqaEdgeError("the score is not finite")
+        return predict(features)
+
+    monkeypatch.setattr(scorer, "predict_features", refusing)
+    results = list(score_frames(scorer, iter(inputs), batch_size=3, isolate_failures=True))
+    assert [(r.index, r.error) for r in results if r.failed] == [(4, "the score is not finite")]
+    assert [r.index for r in results] == list(range(6)) and not np.isnan(results[3].score)
+    with pytest.raises(ArniqaEdgeError):  # without isolation, the error ends the stream as before
+        list(score_frames(scorer, iter(inputs), batch_size=3))

@@ -111,3 +111,28 @@ def test_cuda_requested_without_gpu_is_an_error(lite0_imagenet_weights, blur_reg
         pytest.skip("this machine has a GPU")
     with pytest.raises(BackendUnavailableError, match="sees no CUDA GPU"):
         Scorer("arniqa-lite0", weights=lite0_imagenet_weights, regressor=blur_regressor, device="cuda")
+
+
+def test_non_finite_features_are_refused_naming_the_weights(scorer, val_image, monkeypatch,
+                                                            lite0_imagenet_weights):
+    """In the Scorer, so every tool gets it: the API, the image CLI and the video pipeline."""
+    from arniqa_edge.errors import NonFiniteOutputError
+    from arniqa_edge.pipeline import Frame, score_frames
+
+    monkeypatch.setattr(scorer.backend, "encode", lambda batch: np.full((batch.shape[0], 1280), np.nan, np.float32))
+    with pytest.raises(NonFiniteOutputError, match=f"the encoder {lite0_imagenet_weights} gave NaN or infinite"):
+        scorer.score(val_image)
+    frames = [Frame(index, index / 25, val_image) for index in range(3)]
+    with pytest.raises(NonFiniteOutputError, match="gave NaN or infinite features for 3 of 3 inputs"):
+        list(score_frames(scorer, frames, batch_size=3))
+
+
+def test_non_finite_scores_are_refused_naming_the_regressor(lite0_imagenet_weights, val_image, tmp_path):
+    from arniqa_edge.errors import NonFiniteOutputError
+    from arniqa_edge.regressor import LinearRegressor, ScoreScale
+
+    path = tmp_path / "huge.regressor.safetensors"
+    LinearRegressor(np.full(2560, 3e38, np.float32), 0.0, ScoreScale(1, 5), {"model": "arniqa-lite0"}).save(path)
+    scorer = Scorer("arniqa-lite0", weights=lite0_imagenet_weights, regressor=path, backend="torch", device="cpu")
+    with pytest.raises(NonFiniteOutputError, match=f"the regressor {path} gave a NaN or infinite score"):
+        scorer.score(val_image)

@@ -46,3 +46,35 @@ def test_lr_follows_torch_warm_restarts():
         assert cosine_warm_restarts(step, 1e-3, 5, 2, 1e-6) == pytest.approx(optimizer.param_groups[0]["lr"])
         optimizer.step()
         scheduler.step()
+
+
+def test_a_variant_states_only_what_differs_from_its_base(tmp_path):
+    (tmp_path / "base.yaml").write_text("optim:\n  lr: 0.01\n  batch_size: 64\nrun:\n  max_steps: 10\n")
+    (tmp_path / "variant.yaml").write_text("base: base.yaml\noptim:\n  lr: 0.5\n")
+    config = load_config(tmp_path / "variant.yaml")
+    assert (config.optim.lr, config.optim.batch_size, config.run.max_steps) == (0.5, 64, 10)
+    (tmp_path / "loop.yaml").write_text("base: loop.yaml\n")
+    with pytest.raises(ValueError, match="cycle"):
+        load_config(tmp_path / "loop.yaml")
+
+
+def test_shipped_recipe_and_its_ablations_load():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "configs"
+    shipped = load_config(root / "lite0_cpu.yaml")
+    assert shipped.optim.supervised_weight > 0 and shipped.optim.contrastive_weight > 0
+    ablations = {p.stem: load_config(p) for p in (root / "ablations").glob("*.yaml")}
+    assert {"joint", "contrastive", "supervised", "views_before"} <= set(ablations)
+    assert ablations["contrastive"].optim.supervised_weight == 0
+    assert ablations["supervised"].optim.contrastive_weight == 0
+    assert len({c.run.max_steps for c in ablations.values()}) == 1  # equal budgets
+
+
+def test_values_no_run_can_use_are_refused_up_front():
+    with pytest.raises(ValueError, match="half_scale"):
+        load_config(None, {"data.half_scale": "sideways"})
+    with pytest.raises(ValueError, match="single_prob"):
+        load_config(None, {"optim.supervised_weight": "1.0"})
+    with pytest.raises(ValueError, match="optimizer"):
+        load_config(None, {"optim.optimizer": "lbfgs"})

@@ -170,7 +170,9 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
     return config
 
 
-def read_config_file(path: Path) -> dict[str, Any]:
+def read_config_file(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The sections of a YAML/JSON config file; a top-level `base: other.yaml` (relative to
+    the file) is read first and overridden field by field, so a variant states only what differs."""
     text = path.read_text()
     if path.suffix == ".json":
         data = json.loads(text)
@@ -180,7 +182,18 @@ def read_config_file(path: Path) -> dict[str, Any]:
         data = yaml.safe_load(text) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping of sections, got {type(data).__name__}")
-    return data
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    base_path = (path.parent / base).resolve()
+    if base_path in _seen:
+        raise ValueError(f"{path}: config bases form a cycle through {base_path}")
+    merged = read_config_file(base_path, (*_seen, path.resolve()))
+    for section, values in data.items():
+        if not isinstance(values, dict):
+            raise ValueError(f"config section {section!r} must be a mapping, got {values!r}")
+        merged.setdefault(section, {}).update(values)
+    return merged
 
 
 def apply_mapping(config: PretrainConfig, data: dict[str, Any]) -> None:

@@ -23,6 +23,12 @@ log = logging.getLogger(__name__)
 GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
 #: Half-scale input fed when only the full scale is wanted (`encode`): the backbones' smallest input.
 MIN_HALF_SIDE = 32
+#: CPU calls fed more pixels than this (both scales; a 4 MP photo) run on a second session without
+#: onnxruntime's memory arena. The arena keeps more than the activations (a 12 MP photo peaks 2.4 GiB
+#: above the loaded model with it, 1.9 GiB without: benchmarks/results/memory-*.md) but saves its
+#: calls the page faults of fresh memory: 720p and 1080p frames run about 30% faster with it, so
+#: smaller calls (video) keep it. memory.estimate_call_bytes follows the same threshold.
+ARENA_MAX_INPUT_PIXELS = 5_000_000
 
 
 def gpu_providers_available() -> bool:
@@ -97,11 +103,14 @@ class OnnxRuntimeBackend(Backend):
         probe = load_session(path, options)
         self.info = ExportedModelInfo.from_props(probe.get_modelmeta().custom_metadata_map, str(path))
         self.info.check_fits(config, str(path))
+        _check_graph(probe, config, path)
         providers, self._device = select_providers(device, self.info.precision, path.parent)
         self.session = probe if self._device == "cpu" else load_session(path, options, providers)
         self.path = path
         self._config = config
+        self._num_threads = num_threads
         self._outputs = ["features"]
+        self._session_without_arena = None
         log.debug("onnxruntime %s providers %s", ort.__version__, self.session.get_providers())
 
     @property
@@ -121,13 +130,23 @@ class OnnxRuntimeBackend(Backend):
             raise ValueError(f"full and half scale batches differ: {full.shape[0]} vs {half.shape[0]}")
         if self._device == "cpu":
             # onnxruntime reads C-contiguous numpy inputs in place; nothing to bind.
-            return self.session.run(self._outputs, {"full": full, "half": half})[0]
+            return self._cpu_session(full.size + half.size).run(self._outputs, {"full": full, "half": half})[0]
         binding = self.session.io_binding()
         binding.bind_cpu_input("full", full)
         binding.bind_cpu_input("half", half)
         binding.bind_output("features", "cpu")
         self.session.run_with_iobinding(binding)
         return binding.copy_outputs_to_cpu()[0]
+
+    def _cpu_session(self, input_values: int):
+        """The session for a CPU call of this many input values: without the memory arena for large ones."""
+        if input_values // 3 <= ARENA_MAX_INPUT_PIXELS:
+            return self.session
+        if self._session_without_arena is None:
+            options = session_options(self._num_threads)
+            options.enable_cpu_mem_arena = False
+            self._session_without_arena = load_session(self.path, options)
+        return self._session_without_arena
 
     def encode(self, batch: np.ndarray) -> np.ndarray:
         """Full-scale features only: the graph always takes both scales, so the smallest half is fed."""
@@ -145,3 +164,16 @@ class OnnxRuntimeBackend(Backend):
                              f"--image-size), got {batch.shape[2]}x{batch.shape[3]}: use the crop protocol it "
                              "was exported for, or export without --image-size")
         return np.ascontiguousarray(batch, dtype=np.float32)
+
+
+def _check_graph(session, config: ModelConfig, path: Path) -> None:
+    """Refuse a graph whose inputs or features do not match its metadata (a hand-edited or foreign file)."""
+    inputs = {node.name for node in session.get_inputs()}
+    outputs = {node.name: node.shape for node in session.get_outputs()}
+    if not {"full", "half"} <= inputs or "features" not in outputs:
+        raise WeightsError(f"{path}: the graph takes {sorted(inputs)} and gives {sorted(outputs)}, not the inputs "
+                           "full and half and the output features of `python -m export.onnx`; re-export it")
+    width = outputs["features"][-1] if outputs["features"] else None
+    if isinstance(width, int) and width != 2 * config.feature_dim:
+        raise WeightsError(f"{path}: the graph gives {width} features per image, but {config.name} has "
+                           f"{2 * config.feature_dim} (2 x {config.feature_dim}); re-export it for {config.name}")

@@ -7,6 +7,11 @@ score >= high" with high > low: a score wandering between the two thresholds
 (the hysteresis band) neither raises nor clears anything. When frames are also
 scored against golden references, a second quality alert watches the smoothed
 reference score the same way, with its own thresholds.
+
+The source itself is watched too (`SourceWatch`): SOURCE_LOST is raised when no
+frame came for `lost_after` seconds (a camera unplugged, a stream that dropped,
+or one that never came up) and cleared, reported as "source_restored", once
+frames have come again, without such a gap, for `restored_after` seconds.
 """
 
 from __future__ import annotations
@@ -19,22 +24,35 @@ import numpy as np
 LOW_QUALITY, FROZEN, BLANK = "low_quality", "frozen", "blank"
 #: Low quality judged against the golden references (CVRKD) rather than without a reference.
 LOW_REFERENCE_QUALITY = "low_reference_quality"
+#: No frames from the source; its events are named SOURCE_LOST when raised and SOURCE_RESTORED when cleared.
+SOURCE_LOST, SOURCE_RESTORED = "source_lost", "source_restored"
 
 
 @dataclass(frozen=True)
 class AlertEvent:
-    alert: str          #: LOW_QUALITY, LOW_REFERENCE_QUALITY, FROZEN or BLANK
+    alert: str          #: LOW_QUALITY, LOW_REFERENCE_QUALITY, FROZEN, BLANK or SOURCE_LOST
     state: str          #: "raised" or "cleared"
-    time: float         #: the loop clock's time of the frame that flipped it
-    frame: int          #: that frame's sequence number
-    score: float        #: its smoothed score
+    time: float         #: the loop clock's time of the frame that flipped it (SOURCE_LOST: of the check)
+    frame: int          #: that frame's sequence number (SOURCE_LOST: the last frame received, 0 if none)
+    score: float | None  #: its smoothed score (SOURCE_LOST: the last one, None before any)
     active_for: float = 0.0  #: for "cleared": how long the alert was up
     reference_score: float | None = None  #: its smoothed score against the golden references, if scored
+    detail: str | None = None  #: what happened, in words (SOURCE_LOST)
+
+    @property
+    def name(self) -> str:
+        """The event's name: SOURCE_LOST / SOURCE_RESTORED for the source, else the alert's."""
+        if self.alert == SOURCE_LOST:
+            return SOURCE_LOST if self.state == "raised" else SOURCE_RESTORED
+        return self.alert
 
     def to_dict(self) -> dict:
         record = asdict(self)
-        if record["reference_score"] is None:  # a camera without references: records as they always were
-            del record["reference_score"]
+        for optional in ("reference_score", "detail"):  # records as they always were when unused
+            if record[optional] is None:
+                del record[optional]
+        if self.alert == SOURCE_LOST:
+            record = {"event": self.name, **record}
         return record
 
 
@@ -164,3 +182,62 @@ def _thumbnail(image: np.ndarray) -> np.ndarray:
 
 def _unchanged(a: np.ndarray, b: np.ndarray) -> bool:
     return float(np.abs(a - b).mean()) < FROZEN_DIFF
+
+
+class SourceWatch:
+    """Whether the source delivers frames: SOURCE_LOST with hysteresis, on the loop's clock.
+
+    Lost when no frame came for `lost_after` seconds (counted from the first
+    update when no frame ever came); restored once frames have come for
+    `restored_after` seconds with no gap of `lost_after` between them.
+    """
+
+    def __init__(self, lost_after: float = 10.0, restored_after: float = 2.0):
+        if not lost_after > 0 or restored_after < 0:
+            raise ValueError("lost_after must be > 0 and restored_after >= 0 seconds")
+        self.lost_after, self.restored_after = lost_after, restored_after
+        self.lost = False
+        self.since: float | None = None  # when the loss was declared
+        self.last_frame_at: float | None = None
+        self._watching_since: float | None = None
+        self._flowing_since: float | None = None
+
+    def silence(self, t: float) -> float:
+        """Seconds without a frame at time t (since the watch began when none came yet)."""
+        reference = self.last_frame_at if self.last_frame_at is not None else self._watching_since
+        return 0.0 if reference is None else t - reference
+
+    def update(self, t: float, got_frame: bool, frame: int = 0, score: float | None = None) -> AlertEvent | None:
+        """Feed one check of the source (frame: the last frame number received, score: the last smoothed
+        score, both for the event); returns the SOURCE_LOST event it raised or cleared, if any."""
+        if self._watching_since is None:
+            self._watching_since = t
+        if not got_frame:
+            if self.lost or self.silence(t) < self.lost_after - _TIME_TOLERANCE:
+                return None
+            return self.declare_lost(t, frame, score)
+        gap = self.silence(t)
+        self.last_frame_at = t
+        if not self.lost:
+            return None
+        if self._flowing_since is None or gap >= self.lost_after - _TIME_TOLERANCE:
+            self._flowing_since = t  # the first frame back, or frames again after another long gap
+        if t - self._flowing_since < self.restored_after - _TIME_TOLERANCE:
+            return None
+        lost_for = t - self.since
+        self.lost, self.since, self._flowing_since = False, None, None
+        return AlertEvent(SOURCE_LOST, "cleared", t, frame, score, active_for=lost_for,
+                          detail=f"frames again for {self.restored_after:g} s, after {lost_for:.1f} s lost")
+
+    def declare_lost(self, t: float, frame: int = 0, score: float | None = None,
+                     reason: str | None = None) -> AlertEvent | None:
+        """Lost now (also before lost_after, e.g. when the source is given up on); the event, or None when
+        it already was."""
+        if self.lost:
+            return None
+        silence = self.silence(t)
+        self.lost, self.since, self._flowing_since = True, t, None
+        what = (f"no frame since the start ({silence:.1f} s)" if self.last_frame_at is None
+                else f"no frame for {silence:.1f} s")
+        return AlertEvent(SOURCE_LOST, "raised", t, frame, score,
+                          detail=f"{what}: {reason}" if reason else what)

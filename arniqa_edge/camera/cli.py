@@ -3,10 +3,15 @@
 Scores the newest frame at --rate per second (never a backlog), smooths the
 scores, raises and clears alerts (low quality with hysteresis and minimum
 durations; frozen and blank pictures), records each event as a JSON line with a
-snapshot, and optionally POSTs it to a webhook or pipes it to a command.
-Prometheus metrics and /healthz are served on 127.0.0.1:--metrics-port.
-A source that fails is reopened with backoff, forever; a video file is replayed
-at its own frame rate, from the start when it ends.
+snapshot, and optionally POSTs it to a webhook (retried with backoff when it
+fails) or pipes it to a command. Prometheus metrics and /healthz are served on
+127.0.0.1:--metrics-port. A source that fails is reopened with backoff and
+jitter, forever unless --max-reconnects or --give-up-after says otherwise; a
+video file is replayed at its own frame rate, from the start when it ends. No
+frame for --lost-after seconds (also a source that never comes up) is an event
+too: source_lost, then source_restored once frames flow again for
+--restored-after seconds. Credentials in a URL (user:password@) are never
+shown, logged or sent.
 
 With --reference-dir DIR --reference-model CVRKD each frame is also scored
 against the known-good images in DIR (golden frames of this camera, encoded once
@@ -15,14 +20,18 @@ arniqa_reference_score(_smoothed), added to every event as reference_score, and
 with --reference-low drives a low_reference_quality alert (same hysteresis and
 durations as low_quality, thresholds of its own).
 
-Stops on SIGINT/SIGTERM, after --max-frames or --duration. Exit status: 0 on a
-clean stop, 2 when nothing could start (bad options, weights, metrics port).
+Stops on SIGINT/SIGTERM, after --max-frames or --duration, or when it gives up
+on the source. Exit status: 0 on a clean stop; 1 when it gave up on a source
+that had delivered frames; 2 when nothing could start (bad options, weights,
+metrics port) or the source never delivered a frame; 130 on Ctrl-C or SIGTERM
+while the model loads.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import math
 import signal
 import sys
 import threading
@@ -32,13 +41,15 @@ from typing import Sequence
 from .. import __version__
 from ..cli_options import add_model_arguments, add_reference_arguments, open_golden_references
 from ..errors import ArniqaEdgeError
+from ..redact import redact
 from ..scorer import Scorer
 from ..sources import Backoff, ReconnectingSource, open_capture, source_info, source_kind
-from .alerts import AlertConfig, AlertSet
+from ..video.signals import interrupt_guard
+from .alerts import SOURCE_LOST, AlertConfig, AlertSet, SourceWatch
 from .events import EventLog, Notifier
 from .feed import LatestFrameGrabber
 from .loop import QaLoop
-from .metrics import MetricsServer, QaMetrics
+from .metrics import DEFAULT_PORT, MetricsServer, QaMetrics
 from .smoothing import make_smoother
 
 log = logging.getLogger("arniqa_edge.camera")
@@ -94,15 +105,33 @@ def build_parser() -> argparse.ArgumentParser:
     events.add_argument("--on-event", metavar="COMMAND", help="run this command per event, the event JSON on stdin")
     events.add_argument("--notify-timeout", type=float, default=5.0,
                         help="seconds a webhook or command may take (default: 5)")
+    events.add_argument("--webhook-retries", type=_count, default=3, metavar="N",
+                        help="retry a failed webhook POST (no connection, timeout, HTTP 5xx/408/429) up to N times, "
+                             "waiting 1 s, 2 s, 4 s, ... with jitter; 0 = no retry (default: %(default)s)")
 
     service = parser.add_argument_group("metrics and reconnects")
     service.add_argument("--metrics-host", default="127.0.0.1", help="(default: 127.0.0.1, this machine only)")
-    service.add_argument("--metrics-port", type=int, default=9108, help="0 picks a free port (default: 9108)")
+    service.add_argument("--metrics-port", type=int, default=DEFAULT_PORT,
+                         help="0 picks a free port (default: %(default)s: not in Prometheus's list of exporters' "
+                              "default ports, whose 9100-9999 range is full, so it collides with no known "
+                              "exporter)")
     service.add_argument("--no-metrics", dest="metrics", action="store_false", help="no metrics endpoint")
     service.add_argument("--reconnect-delay", type=float, default=0.5,
                          help="first delay before reopening a failed source; doubles up to "
-                              "--reconnect-max-delay (default: 0.5)")
+                              "--reconnect-max-delay, each delay shortened by a random 0-50%% so that many "
+                              "cameras do not reconnect in lockstep (default: 0.5)")
     service.add_argument("--reconnect-max-delay", type=float, default=30.0, help="(default: 30)")
+    service.add_argument("--max-reconnects", type=_count, metavar="N",
+                         help="give up on the source after N reconnect attempts in a row without a frame, and exit "
+                              "(default: retry forever)")
+    service.add_argument("--give-up-after", type=_positive_seconds, metavar="SECONDS",
+                         help="give up on the source after this long without a frame, and exit (default: never)")
+    service.add_argument("--lost-after", type=_positive_seconds, default=10.0, metavar="SECONDS",
+                         help="raise a source_lost event after this long without a frame, also when the source "
+                              "never comes up (default: %(default)s)")
+    service.add_argument("--restored-after", type=_seconds, default=2.0, metavar="SECONDS",
+                         help="send source_restored once frames have come again for this long (default: "
+                              "%(default)s)")
 
     model = parser.add_argument_group("model")
     add_model_arguments(model, protocol=False)
@@ -120,19 +149,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     stop = threading.Event()
     resources = []
     try:
-        loop = _build(args, stop, resources)
+        with interrupt_guard() as guard:
+            loop = _build(args, stop, resources)
+            if guard.interrupted:  # a Ctrl-C that Python dropped while loading the model
+                raise KeyboardInterrupt
+    except KeyboardInterrupt:  # Ctrl-C while the model loads
+        _close(resources)
+        print("error: interrupted while starting (loading the model)", file=sys.stderr)
+        return 130
     except (ArniqaEdgeError, ValueError, OSError) as exc:
         _close(resources)
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {redact(str(exc))}", file=sys.stderr)
         return 2
 
     previous = {sig: signal.signal(sig, lambda signum, frame: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     status = 0
     try:
         stats = loop.run()
-    except ArniqaEdgeError as exc:  # the feed gave up on its source
-        print(f"error: {exc}", file=sys.stderr)
-        stats, status = loop.stats, 1
+    except ArniqaEdgeError as exc:  # the source was given up on
+        stats = loop.stats
+        never = " (it never delivered a frame)" if not stats.received else ""
+        print(f"error: {redact(str(exc))}{never}", file=sys.stderr)
+        status = 2 if not stats.received else 1
+    else:
+        if not stats.received:
+            print(f"error: {redact(args.source)}: no frame in {loop.clock() - loop.started_at:.0f} s; the source "
+                  "never came up", file=sys.stderr)
+            status = 2
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -154,22 +197,28 @@ def _build(args, stop: threading.Event, resources: list) -> QaLoop:
     golden = open_golden_references(args)
     scorer = Scorer(model=args.model, weights=args.weights, regressor=args.regressor, backend=args.backend,
                     device=args.device, batch_size=1)
-    metrics = QaMetrics(list(alerts.switches), reference=golden is not None) if args.metrics else None
+    metrics = None
+    if args.metrics:
+        metrics = QaMetrics([*alerts.switches, SOURCE_LOST], reference=golden is not None,
+                            model=scorer.config.name, backend=scorer.backend.describe())
 
     pace_fps = 0.0
     if source_kind(args.source) == "file":
         probe = open_capture(args.source)  # a missing or unreadable file is a setup error, not a reconnect loop
         pace_fps = source_info(probe).fps
         probe.release()
-    source = ReconnectingSource(lambda: open_capture(args.source), name=args.source,
-                                backoff=Backoff(args.reconnect_delay, args.reconnect_max_delay))
+    # The name (logs, errors) and the records carry the source without its credentials; only
+    # open_capture gets the original.
+    source = ReconnectingSource(lambda: open_capture(args.source), name=redact(args.source),
+                                backoff=Backoff(args.reconnect_delay, args.reconnect_max_delay),
+                                max_reconnects=args.max_reconnects)
     feed = LatestFrameGrabber(source, pace_fps=pace_fps)
     resources.append(feed)  # first to close: no new frames while the rest shuts down
     notifier = None
     if args.webhook or args.on_event:
-        notifier = Notifier(args.webhook, args.on_event, timeout=args.notify_timeout)
+        notifier = Notifier(args.webhook, args.on_event, timeout=args.notify_timeout, retries=args.webhook_retries)
         resources.append(notifier)
-    event_log = EventLog(args.events, args.snapshot_dir, source=args.source)
+    event_log = EventLog(args.events, args.snapshot_dir, source=redact(args.source))
     resources.append(event_log)
 
     def on_event(event, image):
@@ -181,7 +230,8 @@ def _build(args, stop: threading.Event, resources: list) -> QaLoop:
                   max_frames=args.max_frames, duration=args.duration, max_frame_age=args.max_frame_age,
                   metrics=metrics, reconnects=lambda: source.reconnects, stop=stop,
                   reference=golden.score if golden else None,
-                  reference_smoother=new_smoother() if golden else None)
+                  reference_smoother=new_smoother() if golden else None,
+                  source_watch=SourceWatch(args.lost_after, args.restored_after), give_up_after=args.give_up_after)
     if metrics:
         server = MetricsServer(metrics, loop.health, host=args.metrics_host, port=args.metrics_port)
         resources.append(server)
@@ -208,3 +258,32 @@ def _close(resources: list) -> None:
             resource.close()
         except Exception as exc:  # noqa: BLE001 - shutting down: log and close the rest
             log.error("while closing %s: %s", type(resource).__name__, exc)
+
+
+def _seconds(text: str) -> float:
+    """A finite number of seconds >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    value = _seconds(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be > 0")
+    return value
+
+
+def _count(text: str) -> int:
+    """An integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value

@@ -8,10 +8,17 @@ frame -> [0, 1] callable such as `GoldenReferences.score`); that score has a
 smoother of its own and goes to the alerts, the events and the metrics beside
 the no-reference score.
 
+The source is watched as well: no frame for `lost_after` seconds raises a
+source_lost event (also for a source that never comes up), frames flowing again
+for `restored_after` seconds a source_restored one. These go to `on_event` like
+the alerts, without an image.
+
 Time comes from an injected clock and waiting from an injected `wait`, so tests
 run the loop on a fake clock, frame by frame. A frame that cannot be scored is
 counted and skipped; the loop ends on `stop`, after `max_frames` or `duration`,
-or when the feed gives up on its source.
+or when the source is given up on: the feed gives up (a reconnect limit), or no
+frame came for `give_up_after` seconds; then a source_lost event (if not raised
+yet) goes out before the `VideoSourceError`.
 """
 
 from __future__ import annotations
@@ -27,7 +34,8 @@ import numpy as np
 
 from ..errors import ArniqaEdgeError
 from ..pipeline import Frame
-from .alerts import LOW_REFERENCE_QUALITY, AlertEvent, AlertSet
+from ..sources import VideoSourceError
+from .alerts import LOW_REFERENCE_QUALITY, SOURCE_LOST, AlertEvent, AlertSet, SourceWatch
 from .metrics import QaMetrics, health_state
 
 log = logging.getLogger(__name__)
@@ -58,6 +66,7 @@ class LoopStats:
     last_reference_smoothed: float | None = None
     last_scored_at: float | None = None
     connected: bool = False  #: whether the last request for a frame got one
+    received: int = 0        #: frames the feed delivered (scored, stale or failed); 0: the source never came up
 
 
 class QaLoop:
@@ -69,7 +78,8 @@ class QaLoop:
                  on_scored: Callable[[Frame, float, float], None] | None = None,
                  clock: Callable[[], float] = time.monotonic, wait: Callable[[float], object] | None = None,
                  stop: threading.Event | None = None, reference: Callable[[np.ndarray], float] | None = None,
-                 reference_smoother: Smoother | None = None):
+                 reference_smoother: Smoother | None = None, source_watch: SourceWatch | None = None,
+                 give_up_after: float | None = None):
         if (reference is None) != (reference_smoother is None):
             raise ValueError("a reference score needs a smoother of its own: pass reference and "
                              "reference_smoother together")
@@ -82,8 +92,11 @@ class QaLoop:
         self.stop = stop or threading.Event()
         self.clock = clock
         self._wait = wait or self.stop.wait  # a stop request cuts the wait short
+        self.source_watch = source_watch or SourceWatch()
+        self.give_up_after = give_up_after
         self.stats = LoopStats()
         self.started_at = clock()
+        self._last_frame_number = 0
 
     def run(self) -> LoopStats:
         self.started_at = next_tick = self.clock()
@@ -109,9 +122,14 @@ class QaLoop:
 
     def step(self) -> None:
         """Score the newest frame, if one came, and act on it."""
-        frame = self.feed.next_frame(timeout=self.period or 1.0)
+        try:
+            frame = self.feed.next_frame(timeout=self.period or 1.0)
+        except VideoSourceError as exc:  # the feed gave up on its source
+            self._lose_source(str(exc).removeprefix(f"{self._source_name()}: "))
+            raise
         self.stats.connected = frame is not None
         try:
+            self._watch_source(frame)
             if frame is None:
                 return
             if self.clock() - frame.timestamp > self.max_frame_age:
@@ -120,6 +138,32 @@ class QaLoop:
             self._handle(frame)
         finally:
             self._sync_metrics()
+
+    def _watch_source(self, frame: Frame | None) -> None:
+        """Source lost / restored events; give up after give_up_after seconds without a frame."""
+        now = self.clock()
+        if frame is not None:
+            self.stats.received += 1
+            self._last_frame_number = frame.index
+        event = self.source_watch.update(now, frame is not None, self._last_frame_number, self.stats.last_smoothed)
+        if event is not None:
+            self._report(event, None)
+        if frame is None and self.give_up_after is not None:
+            silence = self.source_watch.silence(now)
+            if silence >= self.give_up_after:
+                reason = f"gave up after {silence:.0f} s without a frame"
+                self._lose_source(reason)
+                raise VideoSourceError(f"{self._source_name()}: {reason}")
+
+    def _lose_source(self, reason: str) -> None:
+        event = self.source_watch.declare_lost(self.clock(), self._last_frame_number, self.stats.last_smoothed,
+                                               reason=reason)
+        if event is not None:
+            self._report(event, None)
+        self._sync_metrics()
+
+    def _source_name(self) -> str:
+        return getattr(getattr(self.feed, "source", None), "name", "the source")
 
     def _handle(self, frame: Frame) -> None:
         started = time.perf_counter()
@@ -152,11 +196,14 @@ class QaLoop:
                                         reference=smoothed_reference):
             self._report(event, frame.image)
 
-    def _report(self, event: AlertEvent, image: np.ndarray) -> None:
+    def _report(self, event: AlertEvent, image: np.ndarray | None) -> None:
         self.stats.events += 1
         which, value = (("smoothed reference score", event.reference_score) if event.alert == LOW_REFERENCE_QUALITY
                         else ("smoothed score", event.score))
-        if event.state == "raised":
+        if event.alert == SOURCE_LOST:
+            log.warning("%s %s: %s", "SOURCE LOST" if event.state == "raised" else "source restored",
+                        self._source_name(), event.detail)
+        elif event.state == "raised":
             log.warning("ALERT %s raised at frame %d (%s %.3f)", event.alert, event.frame, which, value)
         else:
             log.warning("alert %s cleared at frame %d after %.1f s (%s %.3f)", event.alert, event.frame,

@@ -1,6 +1,6 @@
 """Prometheus metrics and a health endpoint for the QA loop, on 127.0.0.1 unless told otherwise.
 
-    GET /metrics  Prometheus text format
+    GET /metrics  Prometheus text format (prometheus_client's CONTENT_TYPE_LATEST)
     GET /healthz  200 {"status": "ok", ...} while frames are being scored,
                   503 with "starting" or "stale" otherwise
 """
@@ -13,7 +13,15 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
+from .. import __version__
 from ..errors import ArniqaEdgeError
+
+#: The default metrics port. Prometheus keeps a list of exporters' default ports so that exporters on one
+#: host do not collide (https://github.com/prometheus/prometheus/wiki/Default-port-allocations); its range
+#: 9100-9999 is full (9108 and 9109, this tool's old defaults, are the Graphite exporter's) and new
+#: allocations continue from 10000. 12108 is on no list, clear of that range and of other well-known
+#: services (Zabbix 10050/10051, the kubelet 10250-10259, memcached 11211).
+DEFAULT_PORT = 12108
 
 
 def _prometheus():
@@ -28,11 +36,16 @@ def _prometheus():
 class QaMetrics:
     """The loop's gauges, counters and latency histogram, in a registry of their own."""
 
-    def __init__(self, alerts: list[str], reference: bool = False):
-        """alerts: the names of the alerts to export; reference: export the score against golden references."""
+    def __init__(self, alerts: list[str], reference: bool = False, model: str = "", backend: str = ""):
+        """alerts: the names of the alerts to export; reference: export the score against golden references;
+        model, backend: what scores the frames, for arniqa_build_info."""
         prometheus = _prometheus()
         self.registry = prometheus.CollectorRegistry()
         metric = dict(registry=self.registry, namespace="arniqa")
+        # The usual *_build_info idiom: always 1, the facts in its labels, to join on or show in a dashboard.
+        self.build_info = prometheus.Gauge("build_info", "arniqa-edge version, model and inference backend; "
+                                           "always 1", ["version", "model", "backend"], **metric)
+        self.build_info.labels(__version__, model, backend).set(1)
         self.score = prometheus.Gauge("score", "Quality of the last scored frame, 0..1", **metric)
         self.smoothed = prometheus.Gauge("score_smoothed", "Smoothed quality, 0..1 (what alerts watch)", **metric)
         self.scored = prometheus.Counter("frames_scored", "Frames scored", **metric)
@@ -76,11 +89,17 @@ class QaMetrics:
     def exposition(self) -> bytes:
         return _prometheus().generate_latest(self.registry)
 
+    @property
+    def content_type(self) -> str:
+        """The media type of `exposition()`: prometheus_client's, so the two always agree."""
+        return _prometheus().CONTENT_TYPE_LATEST
+
 
 class MetricsServer:
     """Serves /metrics and /healthz from a daemon thread; port 0 picks a free port (see `.port`)."""
 
-    def __init__(self, metrics: QaMetrics, health: Callable[[], dict], host: str = "127.0.0.1", port: int = 9108):
+    def __init__(self, metrics: QaMetrics, health: Callable[[], dict], host: str = "127.0.0.1",
+                 port: int = DEFAULT_PORT):
         handler = _handler(metrics, health)
         try:
             self._server = ThreadingHTTPServer((host, port), handler)
@@ -110,7 +129,7 @@ def _handler(metrics: QaMetrics, health: Callable[[], dict]):
         def do_GET(self):  # noqa: N802 - the http.server API
             path = self.path.split("?", 1)[0]
             if path == "/metrics":
-                self._reply(200, metrics.exposition(), "text/plain; version=0.0.4; charset=utf-8")
+                self._reply(200, metrics.exposition(), metrics.content_type)
             elif path in ("/healthz", "/health"):
                 state = health()
                 code = 200 if state.get("status") == "ok" else 503

@@ -69,6 +69,7 @@ def load_encoder(config: ModelConfig, path: str | os.PathLike) -> ARNIQAEncoder:
         from .official import read_official_encoder
 
         state = read_official_encoder(path, config)
+    _check_tensors(state, encoder.state_dict(), path, config)
     missing, unexpected = encoder.load_state_dict(state, strict=False)
     # Released weights leave out the projector: it only serves pretraining.
     missing = [key for key in missing if not key.startswith("projector.")]
@@ -77,6 +78,21 @@ def load_encoder(config: ModelConfig, path: str | os.PathLike) -> ARNIQAEncoder:
             f"{path}: does not fit {config.name} ({len(missing)} missing tensors, e.g. {missing[:3]}; "
             f"{len(unexpected)} unexpected, e.g. {unexpected[:3]})")
     return encoder.eval()
+
+
+def _check_tensors(state: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], path: Path,
+                   config: ModelConfig) -> None:
+    """Refuse tensors of the wrong shape (load_state_dict would raise a bare RuntimeError) or with NaN/inf values."""
+    wrong = [f"{key} is {tuple(tensor.shape)}, {config.name} needs {tuple(expected[key].shape)}"
+             for key, tensor in state.items() if key in expected and tensor.shape != expected[key].shape]
+    if wrong:
+        raise WeightsError(f"{path}: does not fit {config.name}: {len(wrong)} tensor(s) of the wrong shape, e.g. "
+                           f"{'; '.join(wrong[:2])}")
+    broken = [key for key, tensor in state.items()
+              if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())]
+    if broken:
+        raise WeightsError(f"{path}: damaged weights: {len(broken)} tensor(s) hold NaN or infinite values, e.g. "
+                           f"{', '.join(broken[:3])}")
 
 
 def _read_our_weights(path: Path, config: ModelConfig) -> dict[str, torch.Tensor]:

@@ -9,27 +9,35 @@
   numpy `LinearRegressor` (so any backend can use it); the score range and
   direction come from `DATASET_SCALES`.
 
-Both are read with torch's safe loaders (`weights_only=True`, TorchScript
-archive loader): no arbitrary unpickling.
+Nothing in either file is run: the encoder is read by
+`torch.load(weights_only=True)`, which rebuilds tensors only, and the regressor
+by `script_archive`, which reads the tensors of the TorchScript archive with the
+same kind of allow-list instead of `torch.jit.load` (that would compile and run
+the code stored in the file). The regressor reader needs no torch.
 """
 
 from __future__ import annotations
 
 import re
-import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from ..errors import WeightsError
 from ..regressor import DATASET_SCALES, LinearRegressor
 from .registry import ModelConfig
+from .script_archive import ArchiveError, read_script_tensors
+
+if TYPE_CHECKING:
+    import torch
 
 _RESNET_CHILDREN = {"0": "conv1", "1": "bn1", "4": "layer1", "5": "layer2", "6": "layer3", "7": "layer4"}
 
 
-def read_official_encoder(path: Path, config: ModelConfig) -> dict[str, torch.Tensor]:
+def read_official_encoder(path: Path, config: ModelConfig) -> dict[str, "torch.Tensor"]:
+    import torch
+
     if config.architecture != "resnet50":
         raise WeightsError(f"{path}: official ARNIQA weights are a ResNet-50; use --model arniqa-r50")
     try:
@@ -66,20 +74,20 @@ def read_official_regressor(path: str | Path, dataset: str | None = None) -> Lin
         raise WeightsError(f"{path}: cannot tell the regressor's dataset from its name; "
                            f"pass one of {', '.join(DATASET_SCALES)}")
     try:
-        with warnings.catch_warnings():  # TorchScript is deprecated, but it is the format of the released files
-            warnings.simplefilter("ignore", FutureWarning)
-            module = torch.jit.load(str(path), map_location="cpu")
-    except Exception as exc:
+        params = read_script_tensors(path)
+    except ArchiveError as exc:
         raise WeightsError(f"{path}: not a TorchScript regressor ({exc})") from None
-    params = {name: p.detach().numpy() for name, p in module.named_parameters()}
-    params.update({name: b.detach().numpy() for name, b in module.named_buffers()})
     weights = [v for k, v in params.items() if k.endswith("weight")]
     biases = [v for k, v in params.items() if k.endswith("bias")]
     if len(weights) != 1 or len(biases) > 1 or weights[0].size % 2 or weights[0].squeeze().ndim != 1:
         raise WeightsError(f"{path}: expected a single linear layer to one score, "
                            f"found tensors {sorted(params)}")
     weight = weights[0].reshape(-1).astype(np.float32)
+    if biases and biases[0].size != 1:
+        raise WeightsError(f"{path}: expected one bias for one score, found {biases[0].size} values")
     bias = float(biases[0].reshape(-1)[0]) if biases else 0.0
+    if not (np.isfinite(weight).all() and np.isfinite(bias)):
+        raise WeightsError(f"{path}: damaged regressor: its weights hold NaN or infinite values")
     return LinearRegressor(weight, bias, DATASET_SCALES[dataset],
                            {"dataset": dataset, "source": f"official ARNIQA regressor {path.name}"})
 

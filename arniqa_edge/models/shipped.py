@@ -43,12 +43,10 @@ def missing_weights_message(config: ModelConfig) -> str:
 
 
 def load_regressor(path) -> LinearRegressor:
-    """Our .safetensors regressor, or an official `regressor_<dataset>.pth` (needs torch)."""
+    """Our .safetensors regressor, or an official `regressor_<dataset>.pth` (its tensors only; no torch needed)."""
     path = Path(path)
     if path.suffix in (".pth", ".pt"):
-        try:
-            from .official import read_official_regressor
-        except ImportError as exc:
-            raise WeightsError(f"{path}: reading an official .pth regressor needs torch ({exc})") from None
+        from .official import read_official_regressor
+
         return read_official_regressor(path)
     return LinearRegressor.load(path)

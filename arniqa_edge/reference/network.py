@@ -143,10 +143,17 @@ class CVRKDNet(nn.Module):
 
     def stacked_maps(self, flat_crops: torch.Tensor) -> torch.Tensor:
         """`level_maps` of (B * P, 3, S, S) crops, the P crops of each image consecutive."""
+        return self.project_levels(self.backbone(flat_crops))
+
+    def project_levels(self, levels: list[torch.Tensor]) -> torch.Tensor:
+        """Backbone levels of (B * P) crops -> (B, P * level_channels * L, grid, grid) stacked maps.
+
+        Levels already average-pooled to the grid give the same maps: a 1x1 convolution
+        commutes with average pooling (training caches pooled levels for that reason).
+        """
         config = self.config
         # A reshape to a constant shape, not an unflatten by the batch: exported graphs keep static dims.
         per_image = (-1, config.crops * config.level_channels, config.grid, config.grid)
-        levels = self.backbone(flat_crops)
         return torch.cat([project(level).reshape(per_image) for project, level in zip(self.projections, levels)],
                          dim=1)
 

@@ -3,6 +3,7 @@
 from .reader import VideoReader
 from .report import VideoReport
 from .run import run_video
-from .summary import Segment, pooled_summary, worst_segments
+from .summary import Segment, Threshold, pooled_summary, segment_threshold, worst_segments
 
-__all__ = ["Segment", "VideoReader", "VideoReport", "pooled_summary", "run_video", "worst_segments"]
+__all__ = ["Segment", "Threshold", "VideoReader", "VideoReport", "pooled_summary", "run_video",
+           "segment_threshold", "worst_segments"]

@@ -29,6 +29,12 @@ SEGMENTS = (
 )
 
 
+def degraded_intervals(segments: tuple[DemoSegment, ...] = SEGMENTS) -> list[tuple[float, float, str]]:
+    """(start, end, distortion) of the stretches degraded on purpose: what the plot and the report mark, to
+    compare with the worst segments found."""
+    return [(s.start, s.end, s.distortion) for s in segments if s.distortion != "none"]
+
+
 def find_sample_image() -> Path | None:
     """A photo from the project's pristine set, when this is a checkout next to it."""
     candidates = [Path(os.environ["ARNIQA_SHARED_DATA"])] if "ARNIQA_SHARED_DATA" in os.environ else []

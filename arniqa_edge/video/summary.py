@@ -1,35 +1,110 @@
-"""Pooling per-frame scores into one summary, and finding the worst stretches of a video."""
+"""Pooling per-frame scores into one summary, and finding the worst stretches of a video.
+
+A worst segment is a stretch where the score drops below a threshold: consecutive
+scored frames below it form a run, and runs at most `merge_gap` seconds apart are
+one segment (a blur does not split in two because one frame in it scored a little
+better). Segments are ranked by how much quality they lost: the sum, over their
+frames, of how far each one is below the threshold (a long dip outranks a short one
+of the same depth).
+
+By default the threshold is relative to the clip's own scores, so that a model
+whose scores span 0.32-0.42 finds its dips as well as one that spans 0-1: a frame
+is low when it is more than THRESHOLD_SIGMAS robust standard deviations below the
+clip's typical score and at least MIN_DROP below it (a steady clip has no worst
+stretch because of noise alone). Typical score and deviation are the median and
+the MAD (median absolute deviation; times 1.4826 it estimates a standard
+deviation) of the frames that remain once the dips are set aside: frames more than
+THRESHOLD_SIGMAS deviations from the median are left out and both are computed
+again, until nothing changes (sigma clipping). Without that, a clip degraded for
+a third of its length has a MAD inflated by its own dips, and a milder dip goes
+unseen. A clip degraded for more than half of its length still finds only its
+worst parts; an absolute threshold (`threshold=`) is the way to judge such clips.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 PERCENTILES = (1, 5, 10, 25, 50, 75, 95)
+#: Decimals of every pooled or per-frame value written out.
+DECIMALS = 6
+
+#: A frame is low when it is more than this many robust standard deviations below the clip's median ...
+THRESHOLD_SIGMAS = 3.0
+#: ... and at least this far below it (scores in 0..1).
+MIN_DROP = 0.02
+#: The MAD times this estimates the standard deviation of normally distributed scores.
+MAD_TO_SIGMA = 1.4826
+#: Runs of low frames at most this many seconds apart are one segment.
+MERGE_GAP = 0.5
 
 
-def pooled_summary(scores: Sequence[float]) -> dict[str, float | int]:
-    """Mean, harmonic mean, min, max, std and percentiles of the frame scores.
+def pooled_summary(scores: Sequence[float]) -> dict[str, float | None]:
+    """Min, max, mean and harmonic mean (VMAF's pooled metrics, in VMAF's order), then std and percentiles,
+    rounded to DECIMALS; every value is None when there are no scores.
 
     The harmonic mean is pooled as VMAF pools it, 1 / mean(1 / (s + 1)) - 1: it
-    leans towards the worst frames and stays defined when a score is 0.
+    leans towards the worst frames and stays defined when a score is 0 (None when
+    a score is -1 or less, as a raw score in some label units can be).
     """
     values = np.asarray(scores, dtype=np.float64)
+    names = ("min", "max", "mean", "harmonic_mean", "std", *(f"p{q}" for q in PERCENTILES))
     if values.size == 0:
-        return {"frames": 0}
-    summary: dict[str, float | int] = {
-        "frames": int(values.size),
-        "mean": float(values.mean()),
-        "harmonic_mean": float(1.0 / np.mean(1.0 / (values + 1.0)) - 1.0),
-        "min": float(values.min()),
-        "max": float(values.max()),
-        "std": float(values.std()),
-    }
-    for q, value in zip(PERCENTILES, np.percentile(values, PERCENTILES)):
-        summary[f"p{q}"] = float(value)
-    return summary
+        return dict.fromkeys(names)
+    harmonic = float(1.0 / np.mean(1.0 / (values + 1.0)) - 1.0) if (values > -1.0).all() else None
+    statistics = [values.min(), values.max(), values.mean(), harmonic, values.std(),
+                  *np.percentile(values, PERCENTILES)]
+    return {name: None if value is None else round(float(value), DECIMALS) for name, value in zip(names, statistics)}
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """The score below which a frame counts as low, and how it was chosen."""
+
+    value: float
+    rule: str                    #: "relative" (to the clip's scores) or "absolute" (given)
+    median: float | None = None  #: relative: the clip's median score ...
+    mad: float | None = None     #: ... and the MAD around it, both with the dips set aside
+
+    def to_dict(self) -> dict:
+        return {key: round(value, DECIMALS) if isinstance(value, float) else value
+                for key, value in asdict(self).items() if value is not None}
+
+    def describe(self) -> str:
+        if self.rule == "absolute":
+            return f"below {self.value:.3f} (--threshold)"
+        return (f"below {self.value:.3f} (median {self.median:.3f} - {THRESHOLD_SIGMAS:g} x 1.4826 x MAD "
+                f"{self.mad:.4f}, the dips set aside; at least {MIN_DROP:g} below the median)")
+
+
+def segment_threshold(scores: Sequence[float], absolute: float | None = None) -> Threshold | None:
+    """The threshold of the worst segments: `absolute` when given, else relative to the scores (see the
+    module's docstring); None without scores to be relative to."""
+    if absolute is not None:
+        return Threshold(float(absolute), "absolute")
+    values = np.asarray(scores, dtype=np.float64)
+    if values.size == 0:
+        return None
+    median, mad = clipped_median_mad(values)
+    drop = max(THRESHOLD_SIGMAS * MAD_TO_SIGMA * mad, MIN_DROP)
+    return Threshold(median - drop, "relative", median=median, mad=mad)
+
+
+def clipped_median_mad(values: np.ndarray, sigmas: float = THRESHOLD_SIGMAS, rounds: int = 20) -> tuple[float, float]:
+    """Median and MAD of `values` without its outliers: values more than `sigmas` robust standard deviations
+    from the median are left out and both computed again, until the kept set no longer changes."""
+    inside = np.ones(values.size, dtype=bool)
+    for _ in range(rounds):
+        median = float(np.median(values[inside]))
+        mad = float(np.median(np.abs(values[inside] - median)))
+        now_inside = np.abs(values - median) <= sigmas * MAD_TO_SIGMA * mad
+        if mad == 0 or not now_inside.any() or np.array_equal(now_inside, inside):
+            break
+        inside = now_inside
+    return median, mad
 
 
 @dataclass(frozen=True)
@@ -38,31 +113,59 @@ class Segment:
     end_frame: int       #: inclusive
     start_time: float
     end_time: float      #: timestamp of the last frame in the segment
-    mean_score: float
+    frames: int          #: frames scored in it
+    mean: float          #: mean score of those frames
+    min: float           #: lowest score in it
+    worst_frame: int     #: the frame with that score
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {key: round(value, DECIMALS) if isinstance(value, float) else value
+                for key, value in asdict(self).items()}
 
 
-def worst_segments(indices: Sequence[int], timestamps: Sequence[float], scores: Sequence[float], window: int,
-                   count: int = 3) -> list[Segment]:
-    """The `count` non-overlapping runs of `window` consecutive scored frames with the lowest mean score,
-    worst first."""
+def worst_segments(indices: Sequence[int], timestamps: Sequence[float], scores: Sequence[float],
+                   threshold: Threshold | float | None, count: int = 3,
+                   merge_gap: float = MERGE_GAP) -> list[Segment]:
+    """The `count` stretches where the score is below `threshold`, merged across gaps of at most `merge_gap`
+    seconds, the one that lost the most quality first (see the module's docstring)."""
     values = np.asarray(scores, dtype=np.float64)
-    if values.size == 0 or count < 1:
+    if threshold is None or values.size == 0 or count < 1:
         return []
-    window = max(1, min(window, values.size))
-    sums = np.convolve(values, np.ones(window), mode="valid")
-    means = sums / window
-    taken = np.zeros(values.size, dtype=bool)
-    segments = []
-    for start in np.argsort(means, kind="stable"):
-        if taken[start:start + window].any():
-            continue
-        taken[start:start + window] = True
-        end = start + window - 1
-        segments.append(Segment(int(indices[start]), int(indices[end]), float(timestamps[start]),
-                                float(timestamps[end]), float(means[start])))
-        if len(segments) == count:
-            break
-    return segments
+    limit = threshold.value if isinstance(threshold, Threshold) else float(threshold)
+    runs = _merged_runs(np.flatnonzero(values < limit), timestamps, merge_gap)
+    losses = [float(np.clip(limit - values[start:end + 1], 0.0, None).sum()) for start, end in runs]
+    ranked = sorted(range(len(runs)), key=lambda i: -losses[i])[:count]  # stable: earlier first on a tie
+    return [_segment(indices, timestamps, values, *runs[i]) for i in ranked]
+
+
+def _merged_runs(low: np.ndarray, timestamps: Sequence[float], merge_gap: float) -> list[tuple[int, int]]:
+    """(first, last) positions of the runs of `low` positions, a run joining the previous one when its first
+    frame comes at most merge_gap seconds after the previous run's last frame."""
+    return _runs(low.tolist(), lambda last, position: position == last + 1
+                 or timestamps[position] - timestamps[last] <= merge_gap + 1e-9)
+
+
+def _runs(items: Sequence[int], continues: Callable[[int, int], bool]) -> list[tuple[int, int]]:
+    """(first, last) of each run of `items`: an item continues the run when continues(run's last, item)."""
+    runs: list[list[int]] = []
+    for item in items:
+        if runs and continues(runs[-1][1], item):
+            runs[-1][1] = item
+        else:
+            runs.append([item, item])
+    return [(first, last) for first, last in runs]
+
+
+def _segment(indices, timestamps, values: np.ndarray, start: int, end: int) -> Segment:
+    stretch = values[start:end + 1]
+    worst = start + int(np.argmin(stretch))
+    return Segment(int(indices[start]), int(indices[end]), float(timestamps[start]), float(timestamps[end]),
+                   frames=int(stretch.size), mean=float(stretch.mean()), min=float(stretch.min()),
+                   worst_frame=int(indices[worst]))
+
+
+def frame_list(indices: Sequence[int], shown: int = 5) -> str:
+    """"frames 14-23, 40": runs of consecutive frame numbers, the first few of them."""
+    runs = _runs(indices, lambda last, index: index == last + 1)
+    text = ", ".join(f"{a}-{b}" if b > a else f"{a}" for a, b in runs[:shown])
+    return f"frame{'s' if len(indices) > 1 else ''} {text}" + (", ..." if len(runs) > shown else "")

@@ -5,4 +5,5 @@ SUITES = {
     "preprocess": "benchmarks.suites.preprocess",
     "video": "benchmarks.suites.video",
     "degradation": "benchmarks.suites.degradation",
+    "memory": "benchmarks.suites.memory",
 }

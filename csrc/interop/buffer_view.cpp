@@ -1,5 +1,7 @@
 #include "interop/buffer_view.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <sstream>
 
 namespace py = pybind11;
@@ -37,6 +39,29 @@ std::string format_dtype_name(const std::string& format) {
   return "format '" + format + "'";
 }
 
+bool exports_read_only(py::handle obj) {
+  try {
+    py::reinterpret_borrow<py::buffer>(obj).request(/*writable=*/false);
+    return true;
+  } catch (py::error_already_set&) {
+    return false;
+  }
+}
+
+// What the kernels take for granted of any array: no negative extents (a malformed
+// __cuda_array_interface__) and items at addresses that are multiples of their size
+// (a float* one byte off is undefined behaviour on the CPU, a fault on a GPU).
+void check_layout(const BufferView& view, const std::string& name) {
+  for (int64_t extent : view.shape) {
+    if (extent < 0) throw py::value_error(name + " has a negative extent: shape " + shape_text(view.shape));
+  }
+  const auto address = reinterpret_cast<std::uintptr_t>(view.data);
+  if (view.itemsize > 1 && address % static_cast<std::uintptr_t>(view.itemsize) != 0) {
+    throw py::value_error(name + " is not aligned to its " + std::to_string(view.itemsize) +
+                          "-byte items; pass a copy (numpy.ascontiguousarray makes aligned ones)");
+  }
+}
+
 }  // namespace
 
 ScalarType scalar_type_named(const std::string& dtype_name) {
@@ -51,7 +76,8 @@ BufferView view_host_buffer(py::handle obj, const std::string& name, bool writab
   try {
     *exported = py::reinterpret_borrow<py::buffer>(obj).request(writable);
   } catch (py::error_already_set& error) {
-    if (writable && error.matches(PyExc_BufferError)) {
+    // A read-only object refuses a writable export (numpy with ValueError, bytes with BufferError).
+    if (writable && exports_read_only(obj)) {
       throw py::value_error(name + " is read-only (" + error.what() + ")");
     }
     throw;
@@ -77,7 +103,7 @@ BufferView view_buffer(py::handle obj, const std::string& name, bool writable,
   } else if (py::hasattr(obj, "__dlpack__") && !dlpack_device_is_cpu(obj)) {
     view = view_dlpack(obj, name, cuda_stream);
   } else if (PyObject_CheckBuffer(obj.ptr())) {
-    return view_host_buffer(obj, name, writable);
+    view = view_host_buffer(obj, name, writable);
   } else if (py::hasattr(obj, "__dlpack__")) {
     view = view_dlpack(obj, name, std::nullopt);  // host tensors without the buffer protocol (torch)
   } else {
@@ -85,6 +111,7 @@ BufferView view_buffer(py::handle obj, const std::string& name, bool writable,
                          "__dlpack__), got " + python_type_name(obj));
   }
   if (writable && view.readonly) throw py::value_error(name + " is read-only");
+  check_layout(view, name);
   return view;
 }
 
@@ -102,8 +129,10 @@ int64_t element_count(const std::vector<int64_t>& shape) {
   return count;
 }
 
-// As numpy decides it: the strides of size-1 dimensions do not matter.
+// As numpy decides it: the strides of size-1 dimensions do not matter, nor any stride of
+// an empty array (torch gives an empty (2, 3, 0, 5) tensor the strides (15, 5, 5, 1)).
 bool is_c_contiguous(const BufferView& view) {
+  if (std::find(view.shape.begin(), view.shape.end(), 0) != view.shape.end()) return true;
   int64_t expected = view.itemsize;
   for (size_t i = view.shape.size(); i-- > 0;) {
     if (view.shape[i] != 1 && view.strides[i] != expected) return false;

@@ -9,10 +9,15 @@ namespace {
 
 // typestr is numpy's array-interface type string: byte order, kind, item size ("<f4").
 std::string typestr_dtype_name(const std::string& typestr, int* itemsize) {
-  if (typestr.size() < 3) return "typestr '" + typestr + "'";
+  // An item size of one or two digits, or an unknown dtype (left with itemsize 0) that
+  // the caller's dtype check rejects.
+  const std::string digits = typestr.size() > 2 ? typestr.substr(2) : "";
+  if (digits.empty() || digits.size() > 2 || digits.find_first_not_of("0123456789") != std::string::npos) {
+    return "typestr '" + typestr + "'";
+  }
   const char order = typestr[0];
   const char kind = typestr[1];
-  *itemsize = std::stoi(typestr.substr(2));
+  *itemsize = std::stoi(digits);
   const char* prefix = kind == 'u' ? "uint" : kind == 'i' ? "int" : kind == 'f' ? "float"
                        : kind == 'c' ? "complex" : kind == 'b' ? "bool" : nullptr;
   if (prefix == nullptr || (order == '>' && *itemsize > 1)) return "typestr '" + typestr + "'";

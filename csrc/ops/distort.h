@@ -21,6 +21,8 @@ struct Batch {
   int64_t height;
   int64_t width;
 
+  // No values; the other extents may be huge (an empty numpy array may declare any).
+  bool empty() const { return samples == 0 || channels == 0 || height == 0 || width == 0; }
   int64_t plane() const { return height * width; }
   int64_t sample_size() const { return channels * plane(); }
   int64_t size() const { return samples * sample_size(); }
@@ -57,7 +59,8 @@ struct SeparableTaps {
 };
 
 // A 2-D kernel per sample as its non-zero taps: taps (samples, capacity, 3) holding
-// (row offset, column offset, weight) from the kernel centre, the first counts[s] used.
+// (row offset, column offset, weight) from the kernel centre, the first counts[s] used
+// (at most capacity). Offsets are truncated to whole pixels (see tap_shift).
 struct SparseTaps {
   const float* taps;
   const int32_t* counts;

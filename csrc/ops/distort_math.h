@@ -58,6 +58,15 @@ ARNIQA_HD inline int quantization_bin(float value, int levels) {
   return (scaled > 0.0f ? 1 : 0) + edges + (scaled > 256.0f ? 1 : 0);
 }
 
+// A sparse kernel tap's row or column offset as a whole shift in [-limit, limit]: taps
+// are float, so any value (1e30, NaN) may come in, and a shift past the image's edge
+// reads its replicated border all the same. NaN shifts nowhere.
+ARNIQA_HD inline int64_t tap_shift(float offset, int64_t limit) {
+  if (offset != offset) return 0;
+  const float bound = static_cast<float>(limit);
+  return offset <= -bound ? -limit : (offset >= bound ? limit : static_cast<int64_t>(offset));
+}
+
 // Analogue BT.601 YCbCr with chroma centred on 0.5 (the reference's constants).
 ARNIQA_HD inline void rgb_to_ycbcr(float r, float g, float b, float* y, float* cb, float* cr) {
   *y = 0.299f * r + 0.587f * g + 0.114f * b;

@@ -1,5 +1,7 @@
 """Train CVRKD-IQA: the FR teacher, then the NAR student with or without distillation.
 
+    python -m training.cvrkd.train teacher --cache runs/cvrkd/cache-train --out runs/cvrkd/teacher \
+        --val-cache runs/cvrkd/cache-val
     python -m training.cvrkd.train teacher --data ../shared/data/pristine/train --out runs/cvrkd/teacher
     python -m training.cvrkd.train student --teacher runs/cvrkd/teacher/model.safetensors \\
         --data ../shared/data/pristine/train --out runs/cvrkd/student
@@ -12,9 +14,14 @@ its difference-encoder blocks and the frozen teacher's on the aligned pair. The
 student always takes the teacher's architecture, so that `--no-distill` (the
 ablation) differs from the distilled student in the loss alone.
 
-A run is one pass over `--steps` x `--batch-size` random triplets
-(`data.TripletDataset`). It writes <out>/model.safetensors (configuration and
-provenance in the metadata), <out>/log.csv, and with `--val` <out>/eval.json.
+A run is one pass over `--steps` x `--batch-size` random triplets: drawn from a
+pooled-levels cache (`--cache`, see training.cvrkd.cache: the frozen backbone's work
+done once, so a run fits two CPU cores) or made from the photos at every step
+(`--data`, `data.TripletDataset`: the paper's fresh crops, for a GPU). It writes
+<out>/model.safetensors (configuration and provenance in the metadata), <out>/log.csv,
+and with `--val`/`--val-cache` <out>/eval.json. <out>/last.pt is saved every
+`--checkpoint-every` steps and when `--max-minutes` runs out; the same command then
+resumes from it.
 """
 
 from __future__ import annotations
@@ -30,7 +37,8 @@ from contextlib import nullcontext
 from pathlib import Path
 
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset, Subset
+from tqdm import tqdm
 
 from arniqa_edge.backends.torch_backend import resolve_torch_device
 from arniqa_edge.errors import ArniqaEdgeError
@@ -38,6 +46,8 @@ from arniqa_edge.reference.config import CVRKDConfig
 from arniqa_edge.reference.weights import load_cvrkd, save_cvrkd
 
 from ..kadid_proxy import DEFAULT_LABELS
+from .cache import PoolCache, file_sha256
+from .cached import CachedTriplets, cached_forward, evaluate_cached
 from .data import TripletDataset, evaluation_items, graded_distortions, load_content, normalize_on_device
 from .evaluate import evaluate_network
 from .model import build_cvrkd, distillation_loss, score_loss
@@ -45,6 +55,7 @@ from .model import build_cvrkd, distillation_loss, score_loss
 log = logging.getLogger(__name__)
 
 MODEL_FILE = "model.safetensors"
+CHECKPOINT_FILE = "last.pt"
 LOG_COLUMNS = ["step", "loss", "score_loss", "distill_loss", "lr", "seconds"]
 #: CVRKDConfig fields a teacher's command line may set.
 ARCHITECTURE_FLAGS = ("crops", "crop_size", "level_channels", "mixer_dim", "lq_depth", "diff_depth")
@@ -55,7 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("role", choices=["teacher", "student"],
                         help="teacher: FR, with the aligned pristine reference; student: NAR, with references "
                              "of other content")
-    parser.add_argument("--data", type=Path, required=True, help="folder of pristine training images")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--cache", type=Path, help="a train cache of python -m training.cvrkd.cache (fast)")
+    source.add_argument("--data", type=Path, help="folder of pristine training images (backbone every step)")
     parser.add_argument("--out", type=Path, required=True, help="output folder")
     parser.add_argument("--teacher", type=Path, help="student: the trained teacher's model.safetensors")
     parser.add_argument("--no-distill", action="store_true", help="student: score loss only (the ablation)")
@@ -68,9 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     for field in ARCHITECTURE_FLAGS:
         arch.add_argument(f"--{field.replace('_', '-')}", type=int,
                           help=f"CVRKDConfig.{field} (default: {getattr(defaults, field)})")
-    arch.add_argument("--init", default="imagenet",
+    arch.add_argument("--init",
                       help="frozen backbone: imagenet, random (tests), or an ARNIQA encoder .safetensors of the "
-                           "same architecture, e.g. our pretrained lite0 (default: imagenet)")
+                           "same architecture, e.g. the shipped arniqa-lite0 (default: the cache's with --cache, "
+                           "else imagenet)")
 
     data = parser.add_argument_group("data")
     data.add_argument("--images", type=int, help="use the first N images of --data (default: all)")
@@ -81,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--workers", type=int, default=0, help="DataLoader worker processes (default: 0)")
     data.add_argument("--val", type=Path, help="held-out pristine folder: evaluate on its KADID proxy at the end")
     data.add_argument("--val-images", type=int, default=20)
+    data.add_argument("--val-cache", type=Path, help="an eval cache: evaluate on it at the end (fast)")
 
     optim = parser.add_argument_group("optimisation")
     optim.add_argument("--steps", type=int, default=2000)
@@ -94,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="store the weights as float16 (half the file; default config: 38 MB instead of 77)")
     optim.add_argument("--seed", type=int, default=0)
     optim.add_argument("--log-every", type=int, default=20)
+    optim.add_argument("--checkpoint-every", type=int, default=200, help="steps between resumable checkpoints")
     return parser
 
 
@@ -124,28 +140,49 @@ def resolve_networks(args, device: torch.device):
     return net, teacher
 
 
-def losses(net, teacher, batch: dict[str, torch.Tensor], reference: str, layers: int
+def losses(forward, net, teacher, batch: dict[str, torch.Tensor], reference: str, layers: int
            ) -> tuple[torch.Tensor, torch.Tensor]:
     """(score loss, distillation loss) of one batch; without a teacher the second is 0."""
-    output = net(batch["lq"], batch[reference])
+    output = forward(net, batch["lq"], batch[reference])
     if teacher is None:
         return score_loss(output, batch["score"]), torch.zeros((), device=batch["lq"].device)
     with torch.no_grad():
-        target = teacher(batch["lq"], batch["fr"])  # the teacher always sees the aligned reference
+        target = forward(teacher, batch["lq"], batch["fr"])  # the teacher always sees the aligned reference
     return score_loss(output, batch["score"]), distillation_loss(output, target, layers)
+
+
+def _pixel_forward(net, lq, hq):
+    return net(lq, hq)
+
+
+def training_data(args, config) -> tuple[Dataset, object, object]:
+    """(dataset, forward function, batch preparation) for a cache or for photos."""
+    length = args.steps * args.batch_size
+    if args.cache is not None:
+        cache = PoolCache(args.cache)
+        cache.check_fits(config)
+        if cache.spec.init_sha256 != file_sha256(args.init):
+            raise ValueError(f"{args.cache} was cached with backbone {cache.spec.init}, not {args.init}")
+        return CachedTriplets(cache, config.crops, length, args.seed), cached_forward, lambda batch: batch
+    distortions = graded_distortions(args.labels, args.types.split(",") if args.types else None)
+    content = load_content(args.data, args.short_side, args.images)
+    dataset = TripletDataset(content, distortions, config.crops, config.crop_size, length=length, seed=args.seed)
+
+    def prepare(batch):
+        batch.update({key: normalize_on_device(batch[key]) for key in ("lq", "fr", "nar")})
+        return batch
+
+    return dataset, _pixel_forward, prepare
 
 
 def train(args, command: str = "") -> Path:
     device = torch.device(resolve_torch_device(args.device))
+    if args.init is None:  # a cached run's backbone is the one the cache was made with
+        args.init = PoolCache(args.cache).spec.init if args.cache is not None else "imagenet"
     net, teacher = resolve_networks(args, device)
     config = net.config
     layers = args.distill_layers or config.diff_depth
-    distortions = graded_distortions(args.labels, args.types.split(",") if args.types else None)
-    content = load_content(args.data, args.short_side, args.images)
-    dataset = TripletDataset(content, distortions, config.crops, config.crop_size,
-                             length=args.steps * args.batch_size, seed=args.seed)
-    loader = DataLoader(dataset, batch_size=args.batch_size, num_workers=args.workers,
-                        pin_memory=device.type == "cuda", persistent_workers=args.workers > 0)
+    dataset, forward, prepare = training_data(args, config)
     trainable = [p for p in net.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(trainable, lr=args.lr, weight_decay=args.weight_decay)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.steps)
@@ -153,43 +190,87 @@ def train(args, command: str = "") -> Path:
     reference = "fr" if args.role == "teacher" else "nar"
 
     args.out.mkdir(parents=True, exist_ok=True)
-    started, step = time.monotonic(), 0
-    with open(args.out / "log.csv", "w", newline="") as log_file:
+    checkpoint, step = args.out / CHECKPOINT_FILE, 0
+    if checkpoint.exists():
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+        if state["command_args"] != _resumable_args(args):
+            raise ValueError(f"{checkpoint} was made by another command; use another --out or delete it")
+        net.load_state_dict(state["net"])
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        step = int(state["step"])
+        log.info("resuming %s at step %d", checkpoint, step)
+    # Sample i is a pure function of (seed, i): a resumed run continues the same stream.
+    remaining = Subset(dataset, range(step * args.batch_size, len(dataset)))
+    loader = DataLoader(remaining, batch_size=args.batch_size, num_workers=args.workers,
+                        pin_memory=device.type == "cuda", persistent_workers=args.workers > 0)
+    started = time.monotonic()
+    log_path = args.out / "log.csv"
+    is_new_log = not log_path.exists() or step == 0
+    with open(log_path, "w" if is_new_log else "a", newline="") as log_file, \
+            tqdm(total=args.steps, initial=step, desc=f"cvrkd {args.role}", unit="step", disable=None) as bar:
         writer = csv.DictWriter(log_file, fieldnames=LOG_COLUMNS)
-        writer.writeheader()
+        if is_new_log:
+            writer.writeheader()
         net.train()
-        for step, batch in enumerate(loader, start=1):
-            batch = {key: value.to(device, non_blocking=True) for key, value in batch.items()}
-            batch.update({key: normalize_on_device(batch[key]) for key in ("lq", "fr", "nar")})
+        stopped = False
+        for batch in loader:
+            step += 1
+            batch = prepare({key: value.to(device, non_blocking=True) for key, value in batch.items()})
             with autocast:
-                scored, distilled = losses(net, teacher, batch, reference, layers)
+                scored, distilled = losses(forward, net, teacher, batch, reference, layers)
                 loss = scored + args.distill_weight * distilled
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             schedule.step()
+            bar.update()
             minutes = (time.monotonic() - started) / 60
-            if step % args.log_every == 0 or step == args.steps:
+            stopped = args.max_minutes is not None and minutes >= args.max_minutes
+            if step % args.log_every == 0 or step == args.steps or stopped:
                 writer.writerow({"step": step, "loss": f"{loss.item():.5f}", "score_loss": f"{scored.item():.5f}",
                                  "distill_loss": f"{distilled.item():.5f}", "lr": f"{schedule.get_last_lr()[0]:.3g}",
                                  "seconds": f"{minutes * 60:.1f}"})
                 log_file.flush()
-                log.info("step %d/%d loss %.4f (score %.4f, distill %.4f)", step, args.steps, loss.item(),
-                         scored.item(), distilled.item())
-            if args.max_minutes is not None and minutes >= args.max_minutes:
-                log.warning("stopping at step %d of %d: --max-minutes %.1f reached", step, args.steps,
-                            args.max_minutes)
+                bar.set_postfix(loss=f"{loss.item():.4f}", score=f"{scored.item():.4f}",
+                                distill=f"{distilled.item():.4f}")
+            if step % args.checkpoint_every == 0 or stopped:
+                _save_checkpoint(checkpoint, args, net, optimizer, schedule, step)
+            if stopped:
                 break
-
+    if step < args.steps:
+        print(f"stopped at step {step}/{args.steps} (--max-minutes); run the same command to resume")
+    else:
+        checkpoint.unlink(missing_ok=True)
     path = save_cvrkd(net, args.out / MODEL_FILE, args.role, half=args.save_fp16, steps=step,
-                      distilled=teacher is not None, teacher=args.teacher or "", init=args.init, seed=args.seed,
-                      data=args.data, command=command)
-    if args.val is not None:
+                      complete=str(step >= args.steps).lower(), distilled=teacher is not None,
+                      teacher=args.teacher or "", init=args.init, seed=args.seed,
+                      data=args.cache or args.data, command=command)
+    results = None
+    if step >= args.steps and args.val_cache is not None:
+        results = evaluate_cached(net, PoolCache(args.val_cache))
+    elif step >= args.steps and args.val is not None:
+        distortions = graded_distortions(args.labels, args.types.split(",") if args.types else None)
         val = load_content(args.val, args.short_side, args.val_images)
         results = evaluate_network(net, val, evaluation_items(len(val), distortions), args.batch_size, device)
+    if results is not None:
         (args.out / "eval.json").write_text(json.dumps(
             {reference: vars(result) for reference, result in results.items()}, indent=2) + "\n")
     return path
+
+
+def _resumable_args(args) -> dict:
+    """The arguments a resumed run must share with the run it continues."""
+    skip = {"max_minutes", "log_every", "checkpoint_every", "workers", "device", "val", "val_images", "val_cache"}
+    return {key: str(value) for key, value in sorted(vars(args).items()) if key not in skip}
+
+
+def _save_checkpoint(path: Path, args, net, optimizer, schedule, step: int) -> None:
+    state = {"net": net.state_dict(), "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
+             "step": step, "command_args": _resumable_args(args)}
+    temporary = path.with_name(path.name + ".tmp")
+    torch.save(state, temporary)
+    temporary.replace(path)
 
 
 def main(argv=None) -> int:

@@ -8,6 +8,7 @@
 #include "ops/cpu/parallel.h"
 #include "ops/cpu/vector_clones.h"
 #include "ops/distort.h"
+#include "ops/distort_math.h"
 
 namespace arniqa_edge::distort {
 namespace {
@@ -59,7 +60,8 @@ ARNIQA_CPU_CLONES void filter_column_pass(const float* in, float* out, int64_t h
 }
 
 // out_row += weight * the input row `source` shifted by `shift` columns, borders replicated.
-ARNIQA_CPU_CLONES void add_shifted_row(const float* source, float* out_row, int64_t width, int shift, float weight) {
+ARNIQA_CPU_CLONES void add_shifted_row(const float* source, float* out_row, int64_t width, int64_t shift,
+                                       float weight) {
   const int64_t begin = std::clamp<int64_t>(-shift, 0, width);
   const int64_t end = std::clamp<int64_t>(width - shift, begin, width);
   for (int64_t col = 0; col < begin; ++col) out_row[col] += weight * source[0];
@@ -106,9 +108,10 @@ void sparse_filter_cpu(const Batch& images, float* out, const SparseTaps& taps, 
       float* out_row = out + plane_row * width;
       std::fill(out_row, out_row + width, 0.0f);
       const float* tap = taps.taps + sample * taps.capacity * 3;
-      for (int i = 0; i < taps.counts[sample]; ++i, tap += 3) {
-        const int64_t source_row = std::clamp<int64_t>(row + static_cast<int64_t>(tap[0]), 0, height - 1);
-        add_shifted_row(input + source_row * width, out_row, width, static_cast<int>(tap[1]), tap[2]);
+      const int count = std::min(taps.counts[sample], taps.capacity);  // counts are not checked
+      for (int i = 0; i < count; ++i, tap += 3) {
+        const int64_t source_row = std::clamp<int64_t>(row + tap_shift(tap[0], height), 0, height - 1);
+        add_shifted_row(input + source_row * width, out_row, width, tap_shift(tap[1], width), tap[2]);
       }
     }
   });

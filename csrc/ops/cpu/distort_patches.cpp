@@ -10,8 +10,9 @@
 namespace arniqa_edge::distort {
 namespace {
 
+// In 64 bits: a corner near INT_MAX plus the size must not wrap around to a small sum.
 bool fits(const Batch& images, int row, int col, int size) {
-  return row >= 0 && col >= 0 && row + size <= images.height && col + size <= images.width;
+  return row >= 0 && col >= 0 && int64_t{row} + size <= images.height && int64_t{col} + size <= images.width;
 }
 
 }  // namespace

@@ -2,11 +2,16 @@
 // output value: separable (a row pass into scratch, a column pass back) and sparse.
 #include "ops/cuda/distort_launch.h"
 #include "ops/distort.h"
+#include "ops/distort_math.h"
 
 namespace arniqa_edge::distort {
 namespace {
 
 using namespace cuda_launch;
+
+__device__ int64_t clamp_index(int64_t index, int extent) {
+  return index < 0 ? 0 : (index >= extent ? extent - 1 : index);
+}
 
 // kRows: filter along rows (the row pass, stepping over columns) or along columns.
 template <bool kRows>
@@ -36,11 +41,12 @@ __global__ void sparse_filter_kernel(const float* in, float* out, int64_t count,
     const int col = static_cast<int>(i % width);
     const int row = static_cast<int>((i / width) % height);
     const float* tap = taps + sample * capacity * 3;
+    const int count = min(counts[sample], capacity);  // counts are not checked
     float sum = 0.0f;
-    for (int k = 0; k < counts[sample]; ++k, tap += 3) {
-      const int at_row = min(max(row + static_cast<int>(tap[0]), 0), height - 1);
-      const int at_col = min(max(col + static_cast<int>(tap[1]), 0), width - 1);
-      sum += tap[2] * in[plane_start + int64_t{at_row} * width + at_col];
+    for (int k = 0; k < count; ++k, tap += 3) {
+      const int64_t at_row = row + tap_shift(tap[0], height);
+      const int64_t at_col = col + tap_shift(tap[1], width);
+      sum += tap[2] * in[plane_start + clamp_index(at_row, height) * width + clamp_index(at_col, width)];
     }
     out[i] = sum;
   }

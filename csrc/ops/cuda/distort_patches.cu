@@ -9,8 +9,9 @@ namespace {
 
 using namespace cuda_launch;
 
+// In 64 bits: a corner near INT_MAX plus the size must not wrap around to a small sum.
 __device__ bool fits(int row, int col, int size, int height, int width) {
-  return row >= 0 && col >= 0 && row + size <= height && col + size <= width;
+  return row >= 0 && col >= 0 && int64_t{row} + size <= height && int64_t{col} + size <= width;
 }
 
 __global__ void copy_patches_kernel(float* images, int channels, int height, int width, const int32_t* boxes,
