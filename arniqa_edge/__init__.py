@@ -4,6 +4,12 @@
     >>> Scorer(weights="enc.safetensors", regressor="reg.safetensors").score("photo.jpg")
     0.73
 
+Research code written against pyiqa (`pyiqa.create_metric("arniqa")(x)`) uses
+`create_metric` instead (arniqa_edge.metric):
+
+    >>> metric = arniqa_edge.create_metric("arniqa-lite0", device="cuda")
+    >>> metric(x)   # x: (N, 3, H, W) RGB in [0, 1] -> (N,) scores in [0, 1], higher is better
+
 Importing this package needs numpy and OpenCV only; torch is imported by the
 torch backend when it is used.
 """
@@ -12,10 +18,10 @@ from .errors import ArniqaEdgeError, BackendUnavailableError, InputImageError, W
 from .models import get_model_config, list_models
 from .features import PROTOCOLS, FeatureExtractor
 from .scorer import Prediction, Scorer
-
-__version__ = "0.1.0"
+from .metric import ArniqaMetric, create_metric
+from ._version import __version__
 
 __all__ = [
-    "ArniqaEdgeError", "BackendUnavailableError", "FeatureExtractor", "InputImageError", "PROTOCOLS", "Prediction",
-    "Scorer", "WeightsError", "__version__", "get_model_config", "list_models",
+    "ArniqaEdgeError", "ArniqaMetric", "BackendUnavailableError", "FeatureExtractor", "InputImageError", "PROTOCOLS",
+    "Prediction", "Scorer", "WeightsError", "__version__", "create_metric", "get_model_config", "list_models",
 ]

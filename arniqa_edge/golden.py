@@ -19,13 +19,10 @@ from typing import Any
 import numpy as np
 
 from .errors import InputImageError
-from .imageio import read_image
+from .imageio import IMAGE_SUFFIXES, read_image
 
 log = logging.getLogger(__name__)
 
-#: File names taken as images in a reference directory (what OpenCV decodes); other files are ignored.
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".dib", ".webp", ".tif", ".tiff", ".jp2",
-                            ".pbm", ".pgm", ".ppm", ".pnm", ".pxm", ".sr", ".ras", ".exr", ".hdr", ".pic"})
 
 def reference_images(directory: str | Path) -> list[Path]:
     """The image files of `directory`, sorted by name, each checked to decode.

@@ -40,6 +40,11 @@ MAX_PIXELS = 100_000_000
 
 ImageLike = Any  # str | os.PathLike | np.ndarray | PIL.Image.Image
 
+#: File names taken as images when a folder is listed (what the reader decodes); other files are ignored.
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".dib", ".webp", ".tif", ".tiff", ".jp2",
+                            ".gif", ".avif", ".pbm", ".pgm", ".ppm", ".pnm", ".pxm", ".sr", ".ras", ".exr", ".hdr",
+                            ".pic"})
+
 
 def read_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Decode an image file into a packed uint8 (H, W, 3) BGR array (damage the decoder reports: a warning)."""

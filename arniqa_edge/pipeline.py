@@ -68,20 +68,11 @@ def failed_frame(frame: Frame, error: str, keep_images: bool = False) -> ScoredF
 
 _END = object()
 
-#: On a CPU a batch of large frames is slower than the same frames one by one (the
-#: activations outgrow the caches; measured 3x slower at 8 x 1080p with onnxruntime on
-#: 2 cores), so CPU backends batch frames only while a batch stays under this many pixels.
-CPU_BATCH_PIXELS = 1_000_000
-
 
 def auto_batch_size(scorer: Scorer, frame_shape: tuple[int, ...]) -> int:
-    """Frames per backend call for frames of this shape: the scorer's batch size on a GPU,
-    as many as fit in CPU_BATCH_PIXELS (at least one) on a CPU."""
-    if not scorer.backend.device.startswith("cpu"):
-        return scorer.batch_size
-    pixels = frame_shape[0] * frame_shape[1]
-    return max(1, min(scorer.batch_size, CPU_BATCH_PIXELS // max(pixels, 1)))
-
+    """Frames per backend call for frames of this shape: the scorer's own limit (its batch
+    size, CPU_BATCH_PIXELS on a CPU, and its memory budget; at least one)."""
+    return max(1, scorer.batch_limit(frame_shape[0], frame_shape[1]))
 
 
 class _Failure:

@@ -1,1 +1,1 @@
-"""Latency benchmarks: ``python -m benchmarks <suite> [--repeats N] [--out DIR]``."""
+"""Latency benchmarks: ``python -m benchmarks <suite> [--repeats N] [-o DIR]``."""

@@ -23,6 +23,7 @@ import onnx
 from scipy.stats import spearmanr
 
 from arniqa_edge import Scorer
+from arniqa_edge.cli_conventions import HelpFormatter, add_output_argument, add_verbosity_arguments, configure_logging
 from arniqa_edge.errors import ArniqaEdgeError
 
 from .metadata import read_info
@@ -71,20 +72,25 @@ def markdown(rows: list[dict], context: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m export.accuracy", description=__doc__.split("\n\n")[0],
+                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=HelpFormatter)
+    parser.add_argument("onnx", type=Path, nargs="+", help="exports of one model; one must be fp32")
+    parser.add_argument("--regressor", type=Path, required=True, help="the regressor the scores go through")
+    parser.add_argument("--images", type=Path, required=True, help="folder the 'image' column is relative to")
+    parser.add_argument("--scores", type=Path, required=True, help="CSV with columns image,score")
+    add_output_argument(parser, "output stem (.json and .md are added)", required=True, type=Path)
+    add_verbosity_arguments(parser, default="warning")
+    return parser
+
+
 def main(argv=None) -> int:
     import csv
 
     import onnxruntime
 
-    parser = argparse.ArgumentParser(prog="python -m export.accuracy", description=__doc__.split("\n\n")[0],
-                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("onnx", type=Path, nargs="+", help="exports of one model; one must be fp32")
-    parser.add_argument("--regressor", type=Path, required=True)
-    parser.add_argument("--images", type=Path, required=True, help="folder the 'image' column is relative to")
-    parser.add_argument("--scores", type=Path, required=True, help="CSV with columns image,score")
-    parser.add_argument("-o", "--output", type=Path, required=True, help="output stem (.json and .md are added)")
-    args = parser.parse_args(argv)
-
+    args = build_parser().parse_args(argv)
+    configure_logging(args)
     with open(args.scores, newline="") as f:
         rows = list(csv.DictReader(f))
     images = [args.images / r["image"] for r in rows]

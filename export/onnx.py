@@ -42,6 +42,8 @@ import onnx
 import torch
 
 from arniqa_edge.backends.model_metadata import ExportedModelInfo, InputSpec
+from arniqa_edge.cli_conventions import (HelpFormatter, add_output_argument, add_verbosity_arguments,
+                                         add_weights_argument, configure_logging)
 from arniqa_edge.errors import ArniqaEdgeError
 from arniqa_edge.models import get_model_config, list_models
 from arniqa_edge.models.encoder import load_encoder
@@ -57,6 +59,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_OPSET = 18
 EXPORTERS = ("torchscript", "dynamo")
+#: What --outputs takes: the graph's outputs, in order.
+OUTPUT_CHOICES = ("features", "score", "score,features")
 INPUT_NAMES = ("full", "half")
 #: Smallest full-scale side a dynamic graph accepts: the backbones downsample by 32.
 MIN_SIDE = 64
@@ -148,22 +152,29 @@ def check_frames(images: list[Path], image_size: int | None) -> list[np.ndarray]
     return [read_frame(path, width, height) for path in images]
 
 
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m export.onnx", description=__doc__.split("\n\n")[0],
-                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--model", default="arniqa-lite0", choices=list_models())
-    parser.add_argument("--weights", required=True, help="encoder weights (.safetensors, or ARNIQA.pth for arniqa-r50)")
-    parser.add_argument("--regressor", help="regressor file; needed for a score output")
-    parser.add_argument("--outputs", default="features", choices=["features", "score", "score,features"])
-    parser.add_argument("--image-size", type=int, help="fix H = W (crop protocols); default: dynamic H and W")
-    parser.add_argument("--opset", type=int, default=DEFAULT_OPSET)
-    parser.add_argument("--exporter", default="torchscript", choices=EXPORTERS)
+                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=HelpFormatter)
+    parser.add_argument("--model", default="arniqa-lite0", choices=list_models(), help="model of the weights")
+    add_weights_argument(parser, "encoder weights (.safetensors, or ARNIQA.pth for arniqa-r50)")
+    parser.add_argument("--regressor", help="regressor file; needed for a score output (default: none)")
+    parser.add_argument("--outputs", default="features", choices=OUTPUT_CHOICES, metavar="OUTPUTS",
+                        help="the graph's outputs: features (both scales' features, concatenated), score (the "
+                             "regressor folded in; needs --regressor), or both as score,features")
+    parser.add_argument("--image-size", type=int,
+                        help="fix H = W (crop protocols) (default: dynamic H and W, the whole-image protocol)")
+    parser.add_argument("--opset", type=int, default=DEFAULT_OPSET, help="ONNX opset")
+    parser.add_argument("--exporter", default="torchscript", choices=EXPORTERS, help="torch's ONNX exporter")
     parser.add_argument("--check-images", help="folder or image to check against torch (default: 2 shared photos)")
     parser.add_argument("--tolerance", type=float, default=1e-4, help="largest allowed |onnx - torch| per output")
-    parser.add_argument("-o", "--output", type=Path, required=True)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    add_output_argument(parser, "the .onnx file to write", required=True, type=Path)
+    add_verbosity_arguments(parser)
+    return parser
 
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args)
     config = get_model_config(args.model)
     outputs = tuple(args.outputs.split(","))
     try:

@@ -1,7 +1,7 @@
 """Lower an exported FP32 graph to FP16 or to INT8 with explicit Q/DQ nodes.
 
-    python -m export.quantize lite0.onnx --precision fp16 -o lite0-fp16.onnx
-    python -m export.quantize lite0.onnx --precision int8 -o lite0-int8.onnx \\
+    python -m export.quantize --weights lite0.onnx --precision fp16 -o lite0-fp16.onnx
+    python -m export.quantize --weights lite0.onnx --precision int8 -o lite0-int8.onnx \\
         --calibration-images 32 --distortions-per-image 2
 
 Precision becomes a property of the ONNX file, which is what TensorRT 10/11
@@ -31,6 +31,8 @@ from pathlib import Path
 
 import onnx
 
+from arniqa_edge.cli_conventions import (HelpFormatter, add_output_argument, add_verbosity_arguments,
+                                         add_weights_argument, configure_logging)
 from arniqa_edge.errors import ArniqaEdgeError
 from arniqa_edge.models import get_model_config
 
@@ -132,37 +134,42 @@ def to_int8(source: str | Path, output: str | Path, calibration: CalibrationRead
     onnx.checker.check_model(str(output), full_check=True)
 
 
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m export.quantize", description=__doc__.split("\n\n")[0],
-                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("source", type=Path, help="FP32 ONNX file from python -m export.onnx")
-    parser.add_argument("--precision", required=True, choices=["fp16", "int8"])
-    parser.add_argument("-o", "--output", type=Path, required=True)
+                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=HelpFormatter)
+    add_weights_argument(parser, "FP32 ONNX file from python -m export.onnx", positional="ONNX", type=Path)
+    parser.add_argument("--precision", required=True, choices=["fp16", "int8"], help="precision to lower to")
+    add_output_argument(parser, "the .onnx file to write", required=True, type=Path)
     calib = parser.add_argument_group("INT8 calibration")
     calib.add_argument("--calibration-dir", type=Path, default=SHARED_DATA / "pristine" / "train",
                        help="pristine photos (default: the shared training split)")
-    calib.add_argument("--calibration-images", type=int, default=32, help="photos taken from it (default: 32)")
+    calib.add_argument("--calibration-images", type=int, default=32, help="photos taken from it")
     calib.add_argument("--distortions-per-image", type=int, default=2,
-                       help="distorted versions of each photo added to the set (default: 2)")
+                       help="distorted versions of each photo added to the set")
     calib.add_argument("--calibration-size", type=int, nargs=2, default=(320, 240), metavar=("WIDTH", "HEIGHT"),
-                       help="frame size for a dynamic-size graph (default: 320 240)")
-    calib.add_argument("--calibrate-method", default="MinMax", choices=["MinMax", "Percentile", "Entropy"])
-    calib.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+                       help="frame size for a dynamic-size graph")
+    calib.add_argument("--calibrate-method", default="MinMax", choices=["MinMax", "Percentile", "Entropy"],
+                       help="how onnxruntime turns the calibration activations into ranges")
+    calib.add_argument("--seed", type=int, default=0, help="seed of the calibration distortions")
+    add_verbosity_arguments(parser)
+    return parser
 
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args)
     try:
         if args.precision == "fp16":
-            to_fp16(args.source, args.output)
+            to_fp16(args.weights, args.output)
             print(f"wrote {args.output} (fp16, float32 inputs and outputs)")
             return 0
-        info = read_info(onnx.load(str(args.source), load_external_data=False), str(args.source))
+        info = read_info(onnx.load(str(args.weights), load_external_data=False), str(args.weights))
         size = info.inputs.height
         width, height = (2 * size, 2 * size) if size else args.calibration_size
         photos = list_images(args.calibration_dir, args.calibration_images)
         frames = degraded_frames(photos, args.distortions_per_image, width, height, args.seed)
         reader = CalibrationReader(frames, get_model_config(info.model), size)
-        to_int8(args.source, args.output, reader, args.calibrate_method)
+        to_int8(args.weights, args.output, reader, args.calibrate_method)
     except (ArniqaEdgeError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,7 +1,7 @@
 """Write a Triton Inference Server model repository for an exported model or a built engine.
 
-    python -m export.triton lite0-score.onnx --repository triton_models --name arniqa_lite0
-    python -m export.triton lite0-int8.engine --repository triton_models --name arniqa_lite0_trt
+    python -m export.triton --weights lite0-score.onnx -o triton_models --name arniqa_lite0
+    python -m export.triton --weights lite0-int8.engine -o triton_models --name arniqa_lite0_trt
 
 Layout: <repository>/<name>/config.pbtxt and <repository>/<name>/<version>/model.onnx
 (or model.plan). Inputs, outputs and shapes come from the file's arniqa metadata
@@ -23,6 +23,8 @@ import onnx
 
 from arniqa_edge.backends.engine_sidecar import EngineSidecar
 from arniqa_edge.backends.model_metadata import ExportedModelInfo
+from arniqa_edge.cli_conventions import (HelpFormatter, add_output_argument, add_verbosity_arguments,
+                                         add_weights_argument, configure_logging)
 from arniqa_edge.errors import ArniqaEdgeError
 
 from .metadata import read_info
@@ -84,22 +86,31 @@ def write_repository(model: str | Path, repository: str | Path, name: str, versi
     return config
 
 
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m export.triton", description=__doc__.split("\n\n")[0],
-                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("model", type=Path, help=".onnx from export.onnx/quantize, or an engine from export.trt")
-    parser.add_argument("--repository", type=Path, required=True, help="model repository folder")
+                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=HelpFormatter)
+    add_weights_argument(parser, ".onnx from export.onnx/quantize, or an engine from export.trt", positional="MODEL",
+                         type=Path)
+    add_output_argument(parser, "model repository folder (created if missing)", required=True,
+                        aliases=("--repository",), type=Path)
     parser.add_argument("--name", required=True, help="model name in the repository")
-    parser.add_argument("--version", type=int, default=1)
-    parser.add_argument("--max-batch-size", type=int, default=32)
-    parser.add_argument("--preferred-batch-sizes", type=int, nargs="+", default=[8, 16, 32])
+    parser.add_argument("--version", type=int, default=1, help="model version: the subfolder the file goes to")
+    parser.add_argument("--max-batch-size", type=int, default=32, help="largest batch Triton forms")
+    parser.add_argument("--preferred-batch-sizes", type=int, nargs="+", default=[8, 16, 32],
+                        help="batch sizes dynamic batching aims for")
     parser.add_argument("--max-queue-delay-us", type=int, default=2000,
-                        help="how long a request may wait for others to batch with (default: 2000)")
-    parser.add_argument("--instances", type=int, default=1)
-    parser.add_argument("--kind", default="KIND_GPU", choices=["KIND_GPU", "KIND_CPU"])
-    args = parser.parse_args(argv)
+                        help="how long a request may wait for others to batch with, in microseconds")
+    parser.add_argument("--instances", type=int, default=1, help="model instances per device")
+    parser.add_argument("--kind", default="KIND_GPU", choices=["KIND_GPU", "KIND_CPU"], help="where instances run")
+    add_verbosity_arguments(parser, default="warning")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args)
     try:
-        config = write_repository(args.model, args.repository, args.name, args.version, args.max_batch_size,
+        config = write_repository(args.weights, args.output, args.name, args.version, args.max_batch_size,
                                   tuple(args.preferred_batch_sizes), args.max_queue_delay_us, args.instances,
                                   args.kind)
     except (ArniqaEdgeError, ValueError, OSError) as exc:

@@ -1,11 +1,11 @@
 """Build a TensorRT (10.x, 11.x) or TensorRT-RTX engine from an exported ONNX file.
 
-    python -m export.trt lite0-fp16.onnx --precision fp16 -o lite0-fp16.engine
-    python -m export.trt lite0-int8.onnx --precision int8 -o lite0-int8.engine \\
+    python -m export.trt --weights lite0-fp16.onnx --precision fp16 -o lite0-fp16.engine
+    python -m export.trt --weights lite0-int8.onnx --precision int8 -o lite0-int8.engine \\
         --batch 1 8 32 --size 64 1080x1920 2160x3840 --timing-cache trt.cache
-    python -m export.trt lite0-int8.onnx --precision int8 --dla-core 0 -o lite0-dla.engine   # Jetson
-    python -m export.trt student.maps.onnx --precision fp32 --batch 1 1 8 -o student.maps.engine    # CVRKD
-    python -m export.trt student.score.onnx --precision fp32 --batch 1 4 16 -o student.score.engine
+    python -m export.trt --weights lite0-int8.onnx --precision int8 --dla-core 0 -o lite0-dla.engine   # Jetson
+    python -m export.trt --weights student.maps.onnx --precision fp32 --batch 1 1 8 -o student.maps.engine    # CVRKD
+    python -m export.trt --weights student.score.onnx --precision fp32 --batch 1 4 16 -o student.score.engine
 
 Encoders from export.onnx and the two CVRKD graphs from training.cvrkd.export are
 told apart by their metadata; each input gets its own shape range (trt_profiles):
@@ -40,6 +40,8 @@ from pathlib import Path
 import onnx
 
 from arniqa_edge.backends.engine_sidecar import EngineSidecar
+from arniqa_edge.cli_conventions import (HelpFormatter, add_output_argument, add_verbosity_arguments,
+                                         add_weights_argument, configure_logging)
 from arniqa_edge.errors import ArniqaEdgeError
 
 from .trt_profiles import DEFAULT_SIZE, ShapeRange, graph_profile
@@ -158,32 +160,37 @@ def _size(text: str) -> tuple[int, int]:
     return (int(height), int(width or height))
 
 
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m export.trt", description=__doc__.split("\n\n")[0],
-                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("onnx", type=Path,
-                        help="ONNX file from export.onnx / export.quantize, or a CVRKD graph from "
-                             "training.cvrkd.export")
+                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=HelpFormatter)
+    add_weights_argument(parser, "ONNX file from export.onnx / export.quantize, or a CVRKD graph from "
+                                 "training.cvrkd.export", positional="ONNX", type=Path)
     parser.add_argument("--precision", required=True, choices=["fp32", "fp16", "int8"],
                         help="precision of the ONNX file (checked against its metadata)")
-    parser.add_argument("-o", "--output", type=Path, required=True, help="engine file (.engine or .plan)")
+    add_output_argument(parser, "engine file (.engine or .plan)", required=True, type=Path)
     parser.add_argument("--batch", type=int, nargs=3, default=ShapeRange().batch, metavar=("MIN", "OPT", "MAX"),
-                        help="images per call (for a CVRKD score graph: references scored at once) "
-                             "(default: 1 8 32)")
+                        help="images per call (for a CVRKD score graph: references scored at once)")
     parser.add_argument("--size", type=_size, nargs=3, metavar=("MIN", "OPT", "MAX"),
                         help="full-scale HEIGHTxWIDTH range of a dynamic-size encoder (default: "
                              f"{' '.join('x'.join(map(str, s)) for s in DEFAULT_SIZE)}); not for CVRKD graphs, "
                              "whose crops the network fixes")
-    parser.add_argument("--workspace", type=float, default=1.0, help="workspace limit in GiB (default: 1)")
-    parser.add_argument("--timing-cache", type=Path, help="timing cache file, read if present and updated")
-    parser.add_argument("--dla-core", type=int, help="build for this DLA core, with GPU fallback (Jetson)")
+    parser.add_argument("--workspace", type=float, default=1.0, help="workspace limit in GiB")
+    parser.add_argument("--timing-cache", type=Path,
+                        help="timing cache file, read if present and updated (default: none)")
+    parser.add_argument("--dla-core", type=int,
+                        help="build for this DLA core, with GPU fallback (Jetson) (default: GPU only)")
     parser.add_argument("--module", default="auto", choices=["auto", *MODULES],
-                        help="TensorRT Python module (default: tensorrt if installed, else tensorrt_rtx)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+                        help="TensorRT Python module; auto: tensorrt if installed, else tensorrt_rtx")
+    add_verbosity_arguments(parser)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args)
     try:
         shapes = ShapeRange(tuple(args.batch), tuple(args.size) if args.size else None)
-        sidecar = build_engine(args.onnx, args.output, args.precision, shapes, args.workspace, args.timing_cache,
+        sidecar = build_engine(args.weights, args.output, args.precision, shapes, args.workspace, args.timing_cache,
                                args.dla_core, args.module)
     except (ImportError, ValueError, RuntimeError, OSError, ArniqaEdgeError) as exc:
         print(f"error: {exc}", file=sys.stderr)

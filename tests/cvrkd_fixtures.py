@@ -61,7 +61,7 @@ def _train_all(folder: Path) -> dict[str, Path]:
         "student-nodistill": ["student", "--no-distill", "--teacher", str(folder / "teacher" / train.MODEL_FILE)],
     }
     for name, argv in runs.items():
-        assert train.main([*argv, *common, "--out", str(folder / name)]) == 0, name
+        assert train.main([*argv, *common, "-o", str(folder / name)]) == 0, name
         paths[name] = folder / name / train.MODEL_FILE
     return paths
 

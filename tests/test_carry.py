@@ -29,5 +29,5 @@ def test_pack_shrinks_to_the_short_side_and_keeps_small_images(tmp_path):
 
 
 def test_missing_data_is_a_clear_error(tmp_path, capsys):
-    assert main(["--data", str(tmp_path / "nothing"), "--out", str(tmp_path / "carry")]) == 2
+    assert main(["--data", str(tmp_path / "nothing"), "-o", str(tmp_path / "carry")]) == 2
     assert "error:" in capsys.readouterr().err

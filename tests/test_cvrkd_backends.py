@@ -198,7 +198,7 @@ def test_cli_options(student, images, capsys):
     image, *references = images
     model = ["--reference-model", str(student["weights"])]
     assert main([image, "--reference", *references, *model, "--backend", "onnxruntime", "--csv"]) == 0
-    assert capsys.readouterr().out.startswith("path,score,raw_score,error\n")
+    assert capsys.readouterr().out.startswith("path,score,raw_score,error,warning\n")
     assert main([image, "--reference", *references, *model, "--backend", "tensorrt"]) == 2
     assert "no runtime runs them yet" in capsys.readouterr().err
     assert main([image, "--reference", *references, "--weights", str(student["weights"])]) == 2

@@ -92,13 +92,13 @@ def test_cached_training_runs_resumes_and_evaluates(content, backbone, tmp_path)
     common = ["--cache", str(cache_train), "--val-cache", str(cache_val), "--batch-size", "2", "--log-every", "1",
               "--device", "cpu", "--checkpoint-every", "1"]
     # grid 2 is not a command-line option: the architecture of CONFIG must match the cache
-    assert train.main(["teacher", *arch, *common, "--steps", "3", "--out", str(tmp_path / "t")]) == 2
+    assert train.main(["teacher", *arch, *common, "--steps", "3", "-o", str(tmp_path / "t")]) == 2
     net = build_cvrkd(CONFIG, str(backbone))
     from arniqa_edge.reference.weights import save_cvrkd
 
     teacher_file = save_cvrkd(net, tmp_path / "teacher.safetensors", "teacher")
     out = tmp_path / "student"
-    student = ["student", "--teacher", str(teacher_file), *common, "--steps", "4", "--out", str(out)]
+    student = ["student", "--teacher", str(teacher_file), *common, "--steps", "4", "-o", str(out)]
     # a chunk: stops after its first step (--max-minutes 0), keeps a checkpoint, and resumes from it
     assert train.main([*student, "--max-minutes", "0"]) == 0
     assert (out / "last.pt").exists() and not (out / "eval.json").exists()

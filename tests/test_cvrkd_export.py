@@ -54,5 +54,5 @@ def test_crop_sizes_the_exporter_cannot_pool_are_refused(tmp_path, capsys):
     from training.cvrkd.export import main
 
     student = tiny_student(tmp_path / "student.safetensors", crop_size=64)
-    assert main([str(student), "--out", str(tmp_path / "onnx")]) == 2
+    assert main([str(student), "-o", str(tmp_path / "onnx")]) == 2
     assert "levels are [16, 8, 4, 2] px" in capsys.readouterr().err

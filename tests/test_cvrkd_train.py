@@ -60,7 +60,7 @@ def test_training_updates_the_heads_but_not_the_backbone(runs):
 def test_student_needs_a_teacher_file(runs, tmp_path, capsys):
     from training.cvrkd import train
 
-    args = ["student", "--data", str(runs["data"]), "--out", str(tmp_path / "s"), "--steps", "1"]
+    args = ["student", "--data", str(runs["data"]), "-o", str(tmp_path / "s"), "--steps", "1"]
     assert train.main(args) == 2
     assert "needs --teacher" in capsys.readouterr().err
     assert train.main([*args, "--teacher", str(runs["student"])]) == 2
@@ -80,7 +80,7 @@ def test_evaluate_tabulates_fr_nar_and_the_nr_baseline(runs, lite0_imagenet_weig
     code = evaluate.main([str(runs["teacher"]), str(runs["student"]), "--content", str(runs["val"]),
                           "--images", "2", "--short-side", "96", "--types", "gaublur", "--labels", str(LABELS),
                           "--nr-weights", str(lite0_imagenet_weights), "--nr-regressor", str(blur_regressor),
-                          "--out", str(table)])
+                          "-o", str(table)])
     assert code == 0
     lines = table.read_text().splitlines()
     assert lines[0] == "KADID proxy, 10 distorted images"

@@ -105,7 +105,7 @@ def test_dataset_command_with_the_laplacian_baseline(tmp_path, capsys):
     labels = blurred_dataset(tmp_path)
     out = tmp_path / "results"
     code = main(["dataset", "--name", "kadid10k", "--root", str(tmp_path), "--labels", str(labels),
-                 "--baselines", "laplacian", "--splits", "3", "--out", str(out)])
+                 "--baselines", "laplacian", "--splits", "3", "-o", str(out)])
     assert code == 0
     report = json.loads((out / "kadid10k.json").read_text())
     method = report["methods"]["laplacian"]
@@ -119,7 +119,7 @@ def test_proxy_command(tmp_path):
     shared_labels(), pristine_images("train", "*", 3), pristine_images("val", "*", 2)
     out, work = tmp_path / "results", tmp_path / "work"
     args = ["proxy", "--types", "gaublur,whitenoise", "--train-images", "3", "--val-images", "2",
-            "--baselines", "laplacian", "--work", str(work), "--out", str(out)]
+            "--baselines", "laplacian", "--work", str(work), "-o", str(out)]
     assert main(args) == 0
     report = json.loads((out / "kadid_proxy.json").read_text())
     assert set(report["methods"]["laplacian"]["by_type"]) == {"gaublur", "whitenoise"}
@@ -139,7 +139,7 @@ def test_proxy_command_on_independent_distortions(tmp_path):
     shared_labels(), pristine_images("train", "*", 2), pristine_images("val", "*", 2)
     out, work = tmp_path / "results", tmp_path / "work"
     args = ["proxy", "--types", "gaublur,whitenoise,jitter", "--train-images", "2", "--val-images", "2",
-            "--baselines", "laplacian", "--work", str(work), "--out", str(out), "--val-implementation", "independent"]
+            "--baselines", "laplacian", "--work", str(work), "-o", str(out), "--val-implementation", "independent"]
     assert main(args) == 0
     report = json.loads((out / "kadid_proxy_independent.json").read_text())
     # jitter has no independent implementation: it is fitted on, but not tested
@@ -153,7 +153,7 @@ def test_graph_readouts_of_the_imagenet_encoder(tmp_path):
     shared_labels(), pristine_images("train", "*", 2), pristine_images("val", "*", 2)
     out, work = tmp_path / "results", tmp_path / "work"
     args = ["proxy", "--types", "gaublur,jpeg", "--train-images", "2", "--val-images", "2",
-            "--baselines", "imagenet,multilevel", "--work", str(work), "--out", str(out)]
+            "--baselines", "imagenet,multilevel", "--work", str(work), "-o", str(out)]
     assert main(args) == 0
     report = json.loads((out / "kadid_proxy.json").read_text())
     assert set(report["methods"]) == {"imagenet", "multilevel"}
@@ -165,5 +165,5 @@ def test_graph_readouts_of_the_imagenet_encoder(tmp_path):
 
 def test_missing_weights_is_an_error(tmp_path, capsys):
     assert main(["proxy", "--weights", str(tmp_path / "none.safetensors"), "--baselines", "",
-                 "--work", str(tmp_path / "work"), "--out", str(tmp_path / "out")]) == 2
+                 "--work", str(tmp_path / "work"), "-o", str(tmp_path / "out")]) == 2
     assert "none.safetensors" in capsys.readouterr().err

@@ -20,7 +20,7 @@ from arniqa_edge.memory import (
     format_bytes,
     parse_bytes,
 )
-from arniqa_edge.pipeline import CPU_BATCH_PIXELS
+from arniqa_edge.memory import CPU_BATCH_PIXELS
 from arniqa_edge.regressor import LinearRegressor, ScoreScale
 
 

@@ -5,7 +5,7 @@ the pristine training photos take 128 MB as stored. Resized so the short side is
 at most 384 px (the size of ARNIQA's KADIS-700k training images) and saved as
 JPEG q95 they take about 41 MB:
 
-    python -m training.carry --out .carry            # or: make carry
+    python -m training.carry -o .carry               # or: make carry
 
 writes .carry/pristine384/train/ (all training photos), .carry/pristine384/val/
 (the first --val-images validation photos) and .carry/KADID-10k.csv, and prints
@@ -24,6 +24,9 @@ from pathlib import Path
 
 import cv2
 from tqdm import tqdm
+
+from arniqa_edge.cli_conventions import (HelpFormatter, add_output_argument, add_verbosity_arguments, configure_logging,
+                                         progress_disable)
 
 from .photos import read_bgr, shrink_short_side
 
@@ -47,21 +50,28 @@ def pack(data: Path, out: Path, val_images: int, short_side: int = 384, quality:
             raise ValueError(f"{data / 'pristine' / split}: no images")
         target = out / f"pristine{short_side}" / split
         target.mkdir(parents=True, exist_ok=True)
-        for path in tqdm(files[:limit], desc=split, unit="img", disable=None):
+        for path in tqdm(files[:limit], desc=split, unit="img", disable=progress_disable()):
             shrink(path, target / f"{path.stem}.jpg", short_side, quality)
     shutil.copy2(data / "labels" / "KADID-10k.csv", out / "KADID-10k.csv")
     return sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
 
 
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m training.carry", description=__doc__.split("\n\n")[0],
-                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--data", type=Path, default=SHARED_DATA, help="the shared data folder (default: %(default)s)")
-    parser.add_argument("--out", type=Path, default=Path(".carry"), help="carry folder (git-ignored; default: .carry)")
-    parser.add_argument("--val-images", type=int, default=20, help="validation photos to include (default: 20)")
-    parser.add_argument("--short-side", type=int, default=384)
-    parser.add_argument("--quality", type=int, default=95)
-    args = parser.parse_args(argv)
+                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=HelpFormatter)
+    parser.add_argument("--data", type=Path, default=SHARED_DATA, help="the shared data folder")
+    add_output_argument(parser, "carry folder (git-ignored)", aliases=("--out",), dest="out", type=Path,
+                        default=Path(".carry"))
+    parser.add_argument("--val-images", type=int, default=20, help="validation photos to include")
+    parser.add_argument("--short-side", type=int, default=384, help="photos are shrunk to this short side at most")
+    parser.add_argument("--quality", type=int, default=95, help="JPEG quality of the shrunk photos")
+    add_verbosity_arguments(parser, default="warning")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args)
     try:
         size = pack(args.data, args.out, args.val_images, args.short_side, args.quality)
     except (ValueError, OSError) as exc:

@@ -34,6 +34,9 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from arniqa_edge.cli_conventions import (HelpFormatter, add_output_argument, add_verbosity_arguments, configure_logging,
+                                         progress_disable)
+
 from .baselines import laplacian_features
 from .kadid_proxy import build as build_proxy
 from .kadid_proxy import IMPLEMENTATIONS, default_types, proxy_distortions
@@ -58,7 +61,7 @@ def encoder_featurizer(model: str, weights: Path, device: str, protocol: str, ba
     def featurize(paths: list[Path], name: str = "") -> np.ndarray:
         out = []
         for start in tqdm(range(0, len(paths), batch_size), desc=f"features {weights.name}", unit="batch",
-                          disable=None, leave=False):
+                          disable=progress_disable(), leave=False):
             out.extend(extractor.embed_batch(paths[start:start + batch_size]))
         return np.stack(out)
 
@@ -275,43 +278,54 @@ def write_report(report: dict, out: Path, stem: str) -> tuple[Path, Path]:
 # --- command line --------------------------------------------------------------------
 
 
-def parse_args(argv):
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m training.evaluate", description=__doc__.split("\n\n")[0],
-                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawTextHelpFormatter)
+                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=HelpFormatter)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--weights", nargs="*", default=[], metavar="[NAME=]PATH", help="encoder weights to evaluate")
+    common.add_argument("--weights", nargs="*", default=[], metavar="[NAME=]PATH",
+                        help="encoder weights to evaluate (default: none, the baselines only)")
     common.add_argument("--baselines", type=lambda s: [b for b in s.split(",") if b], default=list(BASELINES),
                         help=f"comma-separated, from {', '.join(BASELINES)} (default: all; '' for none)")
-    common.add_argument("--model", default="arniqa-lite0")
-    common.add_argument("--device", default="auto")
+    common.add_argument("--model", default="arniqa-lite0", help="model of the --weights")
+    common.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     common.add_argument("--protocol", default="whole", choices=("whole", "five_crop"),
                         help="views per image (five_crop: the paper's, needs images >= 448 px)")
     common.add_argument("--work", type=Path, default=Path("runs/eval/cache"),
                         help="folder for built proxy sets and baseline weights")
-    common.add_argument("--out", type=Path, default=Path("runs/eval"), help="folder for the JSON/markdown results")
+    add_output_argument(common, "folder for the JSON/markdown results", aliases=("--out",), dest="out",
+                        type=Path, default=Path("runs/eval"))
+    add_verbosity_arguments(common, default="warning")
     sub = parser.add_subparsers(dest="benchmark", required=True)
-    proxy = sub.add_parser("proxy", parents=[common], help="the KADID proxy benchmark")
-    proxy.add_argument("--train-images", type=int, default=20, help="train content images (default 20)")
-    proxy.add_argument("--val-images", type=int, default=20, help="held-out content images (default 20)")
+    proxy = sub.add_parser("proxy", parents=[common], help="the KADID proxy benchmark", formatter_class=HelpFormatter)
+    proxy.add_argument("--train-images", type=int, default=20, help="train content images")
+    proxy.add_argument("--val-images", type=int, default=20, help="held-out content images")
     proxy.add_argument("--types", type=lambda s: s.split(","), default=[spec.name for spec in proxy_distortions()],
                        help="comma-separated distortion names (default: the 23 with a KADID counterpart)")
     proxy.add_argument("--val-implementation", choices=IMPLEMENTATIONS, default="project",
                        help="distortions of the test set: this project's degradation model, or independent "
                             "OpenCV/numpy versions of 11 KADID types (the regressor is always fitted on the "
-                            "project's; default: %(default)s)")
-    proxy.add_argument("--train-content", type=Path, default=SHARED_DATA / "pristine" / "train")
-    proxy.add_argument("--val-content", type=Path, default=SHARED_DATA / "pristine" / "val")
-    dataset = sub.add_parser("dataset", parents=[common], help="a labelled IQA dataset, 10 splits by content")
+                            "project's)")
+    proxy.add_argument("--train-content", type=Path, default=SHARED_DATA / "pristine" / "train",
+                       help="pristine photos the regressor's proxy is built from")
+    proxy.add_argument("--val-content", type=Path, default=SHARED_DATA / "pristine" / "val",
+                       help="held-out pristine photos the test proxy is built from")
+    dataset = sub.add_parser("dataset", parents=[common], help="a labelled IQA dataset, 10 splits by content",
+                             formatter_class=HelpFormatter)
     dataset.add_argument("--name", required=True, help="kadid10k, live, csiq, tid2013, koniq10k, clive, spaq")
     dataset.add_argument("--root", type=Path, required=True, help="folder with the dataset's images")
     dataset.add_argument("--labels", type=Path, help="label CSV (default: the project's label file)")
-    dataset.add_argument("--splits", type=int, default=NUM_SPLITS)
-    dataset.add_argument("--seed", type=int, default=0)
-    return parser.parse_args(argv)
+    dataset.add_argument("--splits", type=int, default=NUM_SPLITS, help="random splits by reference content")
+    dataset.add_argument("--seed", type=int, default=0, help="seed of the splits")
+    return parser
+
+
+def parse_args(argv):
+    return build_parser().parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    configure_logging(args)
     try:
         report = run_proxy(args) if args.benchmark == "proxy" else run_dataset(args)
     except (ValueError, OSError) as exc:

@@ -19,6 +19,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from arniqa_edge.backends import BACKEND_NAMES
+from arniqa_edge.cli_conventions import (HelpFormatter, add_output_argument, add_verbosity_arguments,
+                                         add_weights_argument, configure_logging, progress_disable)
 from arniqa_edge.errors import ArniqaEdgeError
 from arniqa_edge.features import PROTOCOLS, FeatureExtractor
 from arniqa_edge.models import get_model_config, list_models
@@ -40,7 +43,7 @@ def read_scores(path: Path) -> list[dict]:
 def extract_features(extractor: FeatureExtractor, paths: list[Path], desc: str = "features") -> np.ndarray:
     """(N * views, 2F) features; batches of the extractor's batch size (same-sized images share a call)."""
     out = []
-    with tqdm(total=len(paths), desc=desc, unit="img", disable=None) as bar:
+    with tqdm(total=len(paths), desc=desc, unit="img", disable=progress_disable()) as bar:
         for start in range(0, len(paths), extractor.batch_size):
             chunk = paths[start:start + extractor.batch_size]
             out.extend(extractor.embed_batch(chunk))
@@ -48,28 +51,34 @@ def extract_features(extractor: FeatureExtractor, paths: list[Path], desc: str =
     return np.concatenate(out)
 
 
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m training.fit_regressor", description=__doc__.split("\n\n")[0],
-                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--model", default="arniqa-lite0", choices=list_models())
-    parser.add_argument("--weights", required=True, help="encoder weights (.safetensors or official ARNIQA.pth)")
+                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=HelpFormatter)
+    parser.add_argument("--model", default="arniqa-lite0", choices=list_models(), help="model of the --weights")
+    add_weights_argument(parser, "encoder weights (.safetensors or official ARNIQA.pth)")
     parser.add_argument("--images", type=Path, required=True, help="folder the 'image' column is relative to")
     parser.add_argument("--scores", type=Path, required=True, help="CSV with columns image,score[,group]")
-    parser.add_argument("-o", "--output", type=Path, required=True, help="output .safetensors regressor")
+    add_output_argument(parser, "output .safetensors regressor", required=True, type=Path)
     scale = parser.add_mutually_exclusive_group()
     scale.add_argument("--dataset", choices=sorted(DATASET_SCALES),
-                       help="take the label range/direction of a known dataset")
+                       help="take the label range and direction of a known dataset instead (default: none)")
     scale.add_argument("--range", nargs=2, type=float, metavar=("LOW", "HIGH"),
                        help="label range mapped to [0, 1] (default: min and max of the labels)")
     parser.add_argument("--lower-is-better", action="store_true", help="labels are DMOS-like (lower = better)")
-    parser.add_argument("--protocol", default="whole", choices=list(PROTOCOLS))
-    parser.add_argument("--backend", default="auto")
-    parser.add_argument("--device", default="auto")
+    parser.add_argument("--protocol", default="whole", choices=list(PROTOCOLS),
+                        help="views per image: whole (full + half scale) or five_crop (the paper's)")
+    parser.add_argument("--backend", default="auto", choices=BACKEND_NAMES,
+                        help="inference backend; auto picks the fastest that runs here")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--batch-size", type=int, default=16, help="images per backend call")
     parser.add_argument("--folds", type=int, default=5, help="cross-validation folds for choosing alpha")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    add_verbosity_arguments(parser)
+    return parser
 
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args)
     try:
         rows = read_scores(args.scores)
         labels = np.array([float(r["score"]) for r in rows])

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from arniqa_edge.cli_conventions import HelpFormatter, add_output_argument, add_verbosity_arguments, configure_logging
 from arniqa_edge.models import get_model_config, list_models
 from arniqa_edge.models.encoder import build_encoder, save_encoder
 
@@ -37,13 +38,19 @@ def initial_encoder(model: str, seed: int = 0):
     return encoder, source
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.init_weights", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default="arniqa-lite0", choices=list_models())
-    parser.add_argument("-o", "--output", type=Path, required=True, help="output .safetensors file")
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m training.init_weights", description=__doc__.split("\n\n")[0],
+                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=HelpFormatter)
+    parser.add_argument("--model", default="arniqa-lite0", choices=list_models(), help="model to initialise")
+    add_output_argument(parser, "output .safetensors file", required=True, type=Path)
     parser.add_argument("--seed", type=int, default=0, help="seed of the projector's random init")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    add_verbosity_arguments(parser)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args)
     encoder, source = initial_encoder(args.model, args.seed)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     save_encoder(encoder, args.output, init=source, seed=str(args.seed))

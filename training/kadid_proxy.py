@@ -7,7 +7,7 @@ pristine content and labelled with KADID's mean MOS for that (type, level), is a
 proxy for human judgement that needs no KADID images (23 of ARNIQA's types have
 a KADID counterpart).
 
-    python -m training.kadid_proxy build --content ../shared/data/pristine/val --images 20 --out proxy-val
+    python -m training.kadid_proxy build --content ../shared/data/pristine/val --images 20 -o proxy-val
 
 Content is taken at KADID-10k's scale (short side <= 384 px, long side <= 512 px),
 at which its opinion scores were given, and scored whole, as the runtime scores a
@@ -28,6 +28,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 from tqdm import tqdm
+
+from arniqa_edge.cli_conventions import (HelpFormatter, add_output_argument, add_verbosity_arguments, configure_logging,
+                                         progress_disable)
 
 from .degradation.images import to_bgr_uint8
 from .degradation.reference import apply_distortion
@@ -141,7 +144,8 @@ def build(content: Path, out: Path, images: int, types: list[str], levels: list[
     out.mkdir(parents=True, exist_ok=True)
     index = out / "scores.csv"
     total = len(files) * (len(specs) * len(levels) + int(include_pristine))
-    with open(index, "w", newline="") as f, tqdm(total=total, desc="kadid proxy", unit="img", disable=None) as bar:
+    with open(index, "w", newline="") as f, \
+            tqdm(total=total, desc="kadid proxy", unit="img", disable=progress_disable()) as bar:
         writer = csv.writer(f)
         writer.writerow(["image", "score", "group", "type", "level"])
         for content_index, path in enumerate(files):
@@ -163,12 +167,16 @@ def build(content: Path, out: Path, images: int, types: list[str], levels: list[
     return index
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.kadid_proxy", description=__doc__.split("\n\n")[0])
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m training.kadid_proxy", description=__doc__.split("\n\n")[0],
+                                     formatter_class=HelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    b = sub.add_parser("build", help="distort pristine content and label it with KADID's mean MOS")
+    b = sub.add_parser("build", help="distort pristine content and label it with KADID's mean MOS",
+                       description="Distort pristine content and label it with KADID's mean MOS.",
+                       formatter_class=HelpFormatter)
     b.add_argument("--content", type=Path, required=True, help="folder of pristine images")
-    b.add_argument("--out", type=Path, required=True, help="output folder (PNG images + scores.csv)")
+    add_output_argument(b, "output folder (PNG images + scores.csv)", required=True, aliases=("--out",), dest="out",
+                        type=Path)
     b.add_argument("--images", type=int, default=20, help="number of content images (sorted by name)")
     b.add_argument("--types", help="comma-separated distortion names (default: the 23 with a KADID counterpart, "
                                    "or the 11 independent ones with --implementation independent)")
@@ -181,9 +189,15 @@ def main(argv=None) -> int:
     b.add_argument("--implementation", choices=IMPLEMENTATIONS, default="project",
                    help="distortion code: this project's degradation model, or independent OpenCV/numpy "
                         "versions of 11 types (default: %(default)s)")
-    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--seed", type=int, default=0, help="seed of the distortions' random parameters")
     b.add_argument("--labels", type=Path, default=DEFAULT_LABELS, help="KADID-10k.csv")
-    args = parser.parse_args(argv)
+    add_verbosity_arguments(b, default="warning")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args)
     try:
         types = args.types.split(",") if args.types else default_types(args.implementation)
         index = build(args.content, args.out, args.images, types,

@@ -297,7 +297,7 @@ def train(config: PretrainConfig, command: str) -> Path | None:
     synthesizer = build_synthesizer(config, model_config, process)
 
     train_log = TrainLog(out) if process.is_main else None
-    bar = tqdm(total=config.run.max_steps, initial=step, unit="step", desc="pretrain", disable=not process.is_main,
+    bar = tqdm(total=config.run.max_steps, initial=step, unit="step", desc="pretrain", disable=None if process.is_main else True,
                dynamic_ncols=True)
     deadline = started + 60 * config.run.max_minutes if config.run.max_minutes > 0 else None
     views_per_step = 4 * config.optim.batch_size * process.world_size

@@ -104,7 +104,8 @@ def _auto(config: ModelConfig, weights, device: str, num_threads: int) -> Backen
     installed = available_backends()
     if not installed:
         raise BackendUnavailableError(
-            "no inference backend is installed: pip install 'arniqa-edge[torch]' for the torch backend")
+            "no inference backend is installed: pip install 'arniqa-edge[cpu]' (onnxruntime), "
+            "'arniqa-edge[gpu]' (onnxruntime-gpu) or 'arniqa-edge[torch]'")
     raise BackendUnavailableError(
         f"no inference backend is installed that runs {Path(weights).name} on device {device!r} "
         f"(installed: {', '.join(installed)}). onnxruntime needs an .onnx export (python -m export.onnx), "
@@ -129,8 +130,8 @@ def create_backend(name: str, config: ModelConfig, weights, device: str = "auto"
         return TorchBackend(config, path, device=device, num_threads=num_threads)
     if name == "onnxruntime":
         if not onnxruntime_available():
-            raise BackendUnavailableError("backend 'onnxruntime' needs onnxruntime: pip install onnxruntime "
-                                          "(onnxruntime-gpu for CUDA/TensorRT)")
+            raise BackendUnavailableError("backend 'onnxruntime' needs onnxruntime: pip install 'arniqa-edge[cpu]' "
+                                          "('arniqa-edge[gpu]' for CUDA/TensorRT)")
         from .onnxruntime_backend import OnnxRuntimeBackend
 
         return OnnxRuntimeBackend(config, path, device=device, num_threads=num_threads)

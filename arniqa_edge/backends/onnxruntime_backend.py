@@ -4,11 +4,23 @@ The CPU execution provider always; the CUDA and TensorRT providers when the
 installed onnxruntime has them (onnxruntime-gpu) and a device other than "cpu"
 is asked for. FP32, FP16 and INT8 (Q/DQ) files run alike: precision is a
 property of the file, and inputs and outputs are float32 in all three.
+
+Every session logs the providers it actually runs on (info). A GPU machine can
+end up on the CPU provider without asking for it; each way is a warning:
+the CPU-only package `onnxruntime` on a machine with an NVIDIA GPU, both
+`onnxruntime` and `onnxruntime-gpu` installed (they ship the same module, so the
+files of whichever was installed last are in use), and a CUDA provider that
+onnxruntime lists but cannot start (missing CUDA/cuDNN libraries), after which
+onnxruntime itself falls back to the CPU.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
+import shutil
+import sys
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -31,9 +43,74 @@ MIN_HALF_SIDE = 32
 ARENA_MAX_INPUT_PIXELS = 5_000_000
 
 
+#: Packages that install the module `onnxruntime`. Two of them in one environment overwrite each
+#: other's files: the last one installed wins, whatever pip lists.
+ORT_DISTRIBUTIONS = ("onnxruntime", "onnxruntime-gpu", "onnxruntime-directml", "onnxruntime-openvino",
+                     "onnxruntime-qnn", "onnxruntime-training", "ort-nightly", "ort-nightly-gpu")
+GPU_INSTALL_HINT = ("for the GPU, keep onnxruntime-gpu alone: pip uninstall -y onnxruntime onnxruntime-gpu && "
+                    "pip install onnxruntime-gpu (arniqa-edge's [gpu] extra, instead of [cpu])")
+
+
+@lru_cache(maxsize=None)
+def installed_distributions() -> tuple[str, ...]:
+    """The installed packages that provide the module onnxruntime, as "name version"."""
+    found = []
+    for name in ORT_DISTRIBUTIONS:
+        try:
+            found.append(f"{name} {importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return tuple(found)
+
+
+def describe_installation() -> str:
+    """The package behind the module, e.g. "onnxruntime-gpu 1.19.2" (all of them when several are installed)."""
+    import onnxruntime as ort
+
+    return " + ".join(installed_distributions()) or f"onnxruntime {ort.__version__}"
+
+
+def nvidia_gpu_present() -> bool:
+    """Whether the machine shows an NVIDIA GPU, read without CUDA or torch (driver files; Jetson's L4T)."""
+    if sys.platform.startswith("linux"):
+        gpus = Path("/proc/driver/nvidia/gpus")
+        if gpus.is_dir() and any(gpus.iterdir()):
+            return True
+        return any(Path(p).exists() for p in ("/dev/nvidia0", "/etc/nv_tegra_release", "/dev/nvhost-ctrl-gpu"))
+    if sys.platform == "win32":
+        return shutil.which("nvidia-smi") is not None
+    return False
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        log.warning(message)
+
+
+def check_installation() -> None:
+    """Warn (once per process) when this onnxruntime installation keeps a GPU machine on the CPU provider."""
+    import onnxruntime as ort
+
+    available = ort.get_available_providers()
+    distributions = installed_distributions()
+    if len(distributions) > 1:
+        _warn_once(f"several packages provide the module onnxruntime ({', '.join(distributions)}); the files of the "
+                   f"one installed last are in use (providers: {', '.join(available)}). Keep one: pip uninstall -y "
+                   f"{' '.join(d.split()[0] for d in distributions)}, then pip install onnxruntime-gpu for the GPU "
+                   "or onnxruntime for the CPU")
+    elif not any(p in available for p in GPU_PROVIDERS) and nvidia_gpu_present():
+        _warn_once(f"this machine has an NVIDIA GPU, but {describe_installation()} runs on the CPU only "
+                   f"(providers: {', '.join(available)}); {GPU_INSTALL_HINT}")
+
+
 def gpu_providers_available() -> bool:
     import onnxruntime as ort
 
+    check_installation()
     return any(p in ort.get_available_providers() for p in GPU_PROVIDERS)
 
 
@@ -41,6 +118,8 @@ def select_providers(device: str, precision: str, cache_dir: Path) -> tuple[list
     """Execution providers (with options) for `device`, and the device they run on."""
     import onnxruntime as ort
 
+    if device != "cpu":
+        check_installation()
     available = ort.get_available_providers()
     if device == "cpu" or (device == "auto" and not any(p in available for p in GPU_PROVIDERS)):
         return ["CPUExecutionProvider"], "cpu"
@@ -48,8 +127,8 @@ def select_providers(device: str, precision: str, cache_dir: Path) -> tuple[list
         raise BackendUnavailableError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N")
     if not any(p in available for p in GPU_PROVIDERS):
         raise BackendUnavailableError(
-            f"device {device!r} was asked for, but onnxruntime {ort.__version__} has only {', '.join(available)}; "
-            "install onnxruntime-gpu, or use --device cpu")
+            f"device {device!r} was asked for, but {describe_installation()} has only {', '.join(available)}; "
+            f"{GPU_INSTALL_HINT}; or use --device cpu")
     index = int(device.split(":")[1]) if ":" in device else 0
     providers: list = []
     if "TensorrtExecutionProvider" in available:
@@ -88,8 +167,6 @@ class OnnxRuntimeBackend(Backend):
     name = "onnxruntime"
 
     def __init__(self, config: ModelConfig, weights, device: str = "auto", num_threads: int = 0):
-        import onnxruntime as ort
-
         path = Path(weights)
         if path.suffix != ".onnx":
             raise WeightsError(
@@ -106,12 +183,12 @@ class OnnxRuntimeBackend(Backend):
         _check_graph(probe, config, path)
         providers, self._device = select_providers(device, self.info.precision, path.parent)
         self.session = probe if self._device == "cpu" else load_session(path, options, providers)
+        self._device = report_providers(self.session, self._device, path)
         self.path = path
         self._config = config
         self._num_threads = num_threads
         self._outputs = ["features"]
         self._session_without_arena = None
-        log.debug("onnxruntime %s providers %s", ort.__version__, self.session.get_providers())
 
     @property
     def device(self) -> str:
@@ -164,6 +241,22 @@ class OnnxRuntimeBackend(Backend):
                              f"--image-size), got {batch.shape[2]}x{batch.shape[3]}: use the crop protocol it "
                              "was exported for, or export without --image-size")
         return np.ascontiguousarray(batch, dtype=np.float32)
+
+
+def report_providers(session, device: str, path: Path) -> str:
+    """Log the providers `session` runs on; returns the device it really uses ("cpu" after a fallback).
+
+    onnxruntime starts a CPU-only session, with an error on its own log, when a GPU provider it
+    lists cannot start (CUDA or cuDNN libraries missing, no usable GPU): that is a warning here.
+    """
+    active = session.get_providers()
+    if device != "cpu" and not any(p in active for p in GPU_PROVIDERS):
+        log.warning("%s: %s was asked for, but onnxruntime could not start its CUDA provider (see its error above: "
+                    "CUDA or cuDNN libraries missing, or no usable GPU); running on the CPU with %s",
+                    path.name, device, ", ".join(active))
+        device = "cpu"
+    log.info("onnxruntime: %s runs on %s with %s (%s)", path.name, device, ", ".join(active), describe_installation())
+    return device
 
 
 def _check_graph(session, config: ModelConfig, path: Path) -> None:

@@ -1,7 +1,8 @@
-"""`python -m arniqa_edge IMAGE ... --reference REF ... --reference-model MODEL`.
+"""`arniqa-edge score IMAGE ... --reference REF ... --reference-model MODEL` (or `python -m arniqa_edge ...`).
 
-Scores every image against the references with a `ReferenceScorer`; the output
-rows and exit statuses are those of the no-reference CLI (`arniqa_edge.cli`).
+Scores every image against the references with a `ReferenceScorer`; the inputs
+(folders, patterns, lists), output rows, --sort, summary, --threshold and exit
+statuses are those of the no-reference CLI (`arniqa_edge.cli`).
 MODEL is the CVRKD student's .safetensors (torch) or its exported graphs
 (onnxruntime); --backend and --device choose where it runs. The references are
 read first: one that cannot be read stops the run (status 2), since every score
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import Iterator, Sequence
 
 from ..errors import ArniqaEdgeError, WeightsError
 
@@ -22,8 +24,9 @@ log = logging.getLogger("arniqa_edge")
 NR_ONLY_OPTIONS = ("model", "weights", "regressor", "protocol", "batch_size")
 
 
-def score_against_references(args: argparse.Namespace) -> int:
-    from ..cli import fail_row, new_row, print_rows, set_prediction
+def score_against_references(args: argparse.Namespace, inputs: Sequence) -> int:
+    """Score the expanded `inputs` (`cli_inputs.expand_inputs`) against --reference; the exit status."""
+    from ..cli import EXIT_CANNOT_START, write_rows
     from .scorer import ReferenceScorer
 
     try:
@@ -32,19 +35,26 @@ def score_against_references(args: argparse.Namespace) -> int:
         references = scorer.prepare_references(args.reference)
     except ArniqaEdgeError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_CANNOT_START
     log.info("scoring with %r against %d references", scorer, len(references.names))
+    return write_rows(_rows(scorer, references, inputs), args, inputs)
 
-    rows = []
-    for path in args.images:
-        row = new_row(path)
+
+def _rows(scorer, references, inputs: Sequence) -> Iterator[dict]:
+    """One row per input, each as soon as it is scored."""
+    from ..cli import fail_row, new_row, problem_row, set_prediction
+    from ..cli_inputs import InputProblem
+
+    for item in inputs:
+        if isinstance(item, InputProblem):
+            yield problem_row(item)
+            continue
+        row = new_row(item)
         try:
-            set_prediction(row, scorer.predict(path, references))
+            set_prediction(row, scorer.predict(item, references))
         except ArniqaEdgeError as exc:
             fail_row(row, exc)
-        rows.append(row)
-    print_rows(rows, "json" if args.json else "csv" if args.csv else "text")
-    return 1 if any(row["error"] for row in rows) else 0
+        yield row
 
 
 def _check_options(args: argparse.Namespace) -> None:

@@ -82,10 +82,10 @@ def open_engine(weights: str | os.PathLike, backend: str = "auto", device: str =
     if files.has("torch") and not installed["torch"]:
         raise BackendUnavailableError(
             f"{files.safetensors} needs torch and timm (pip install 'arniqa-edge[torch]'); to score without torch, "
-            f"export it with python -m training.cvrkd.export {files.safetensors} --out DIR and pass "
+            f"export it with python -m training.cvrkd.export --weights {files.safetensors} -o DIR and pass "
             f"DIR/{files.safetensors.stem}.maps.onnx")
     raise BackendUnavailableError(f"{files.given}: the onnxruntime backend needs onnxruntime: pip install "
-                                  "onnxruntime (onnxruntime-gpu for CUDA)")
+                                  "'arniqa-edge[cpu]' ('arniqa-edge[gpu]' for CUDA)")
 
 
 def _create(name: str, files: ModelFiles, device: str) -> ReferenceEngine:
@@ -93,8 +93,8 @@ def _create(name: str, files: ModelFiles, device: str) -> ReferenceEngine:
         raise BackendUnavailableError("backend 'torch' needs torch and timm: pip install 'arniqa-edge[torch]' "
                                       "(or --backend onnxruntime with the exported graphs)")
     if name == "onnxruntime" and not onnxruntime_available():
-        raise BackendUnavailableError("backend 'onnxruntime' needs onnxruntime: pip install onnxruntime "
-                                      "(onnxruntime-gpu for CUDA)")
+        raise BackendUnavailableError("backend 'onnxruntime' needs onnxruntime: pip install 'arniqa-edge[cpu]' "
+                                      "('arniqa-edge[gpu]' for CUDA)")
     if name != files.named:
         _check_same_weights(files)
     if name == "torch":

@@ -9,9 +9,9 @@ when it has them (variable frame rates, streams).
 
 The worst segments are the stretches where the score drops below a threshold,
 merged across short gaps and ranked by how much quality they lost. The threshold
-is relative to the clip (its median - 3 x 1.4826 x MAD, the dips set aside, and
-at least 0.02 below the median), so it finds the dips whatever the range of the
-model's scores; --threshold sets one instead.
+is relative to the clip (its median score - 4 x the score's frame-to-frame noise,
+and at least 0.001 below the median), so it finds the dips whatever the range of
+the model's scores; --threshold sets one instead.
 
 Outputs are written as frames are scored: Ctrl-C or a truncated file keeps
 everything scored so far. A frame that cannot be decoded or scored is skipped,
@@ -111,8 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     segments = parser.add_argument_group("worst segments")
     segments.add_argument("--threshold", type=_score, metavar="SCORE",
                           help="a frame is low below this score (default: relative to the clip: its median "
-                               f"score - {THRESHOLD_SIGMAS:g} x 1.4826 x MAD, both taken with the dips set aside, "
-                               f"and at least {MIN_DROP:g} below the median)")
+                               f"score - {THRESHOLD_SIGMAS:g} x the score's frame-to-frame noise, a robust standard "
+                               f"deviation of successive differences; at least {MIN_DROP:g} below the median)")
     segments.add_argument("--merge-gap", type=_non_negative_float, default=MERGE_GAP, metavar="SECONDS",
                           help="low stretches at most this far apart are one segment (default: %(default)s)")
     segments.add_argument("--worst", type=_non_negative_int, default=3, metavar="N",

@@ -104,7 +104,8 @@ def _pooled_table(report: VideoReport) -> str:
 def _segments(report: VideoReport, thumbnails: Sequence[Thumbnail]) -> str:
     segments = report.worst_segments()
     if not segments:
-        return "<p class='note'>no stretch scored below the threshold</p>"
+        return "<p class='note'>" + ("none asked for (--worst 0)" if report.worst_count == 0 else
+                                     "no stretch scored below the threshold") + "</p>"
     rows = []
     for rank, segment in enumerate(segments, start=1):
         inside = [t for t in thumbnails if segment.start_frame <= t.index <= segment.end_frame]

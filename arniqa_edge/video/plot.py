@@ -20,8 +20,9 @@ from .report import VideoReport
 
 #: Share of the scores' range added above and below them.
 MARGIN = 0.1
-#: The y-axis spans at least this much (a constant score is a line with room around it, not a flat edge).
-MIN_SPAN = 0.05
+#: The y-axis spans at least this much: a constant score is a line with room around it, not an axis of zero
+#: height (small: a model whose scores span 0.500-0.505 must fill the plot too).
+MIN_SPAN = 0.001
 #: A known interval: (start s, end s, what), e.g. (2.5, 4.5, "blur").
 Marked = tuple[float, float, str]
 
@@ -63,13 +64,14 @@ def score_figure(report: VideoReport, marked: Sequence[Marked] = ()):
     summary = report.summary()
     if summary["mean"] is not None:
         axes.axhline(summary["mean"], color="grey", linestyle="--", linewidth=0.8,
-                     label=f"mean {summary['mean']:.3f}")
+                     label=f"mean {summary['mean']:.4f}")
     threshold = report.segment_threshold()
     if threshold is not None:
         axes.axhline(threshold.value, color=WORST, linestyle=":", linewidth=1.0,
-                     label=f"threshold {threshold.value:.3f} ({threshold.rule})")
+                     label=f"threshold {threshold.value:.4f} ({threshold.rule})")
     shown = [*report.scores, *report.reference_scores, *([threshold.value] if threshold else [])]
     axes.set_ylim(*score_axis_limits(shown))
+    axes.ticklabel_format(axis="y", style="plain", useOffset=False)  # 0.5012, not 0.0012 + 5e-1
 
     step = float(np.median(np.diff(times))) if len(times) > 1 else 0.0  # one frame's width
     for rank, segment in enumerate(report.worst_segments(), start=1):
@@ -78,10 +80,11 @@ def score_figure(report: VideoReport, marked: Sequence[Marked] = ()):
         axes.annotate(f"#{rank}", (segment.start_time, 0.93), xycoords=("data", "axes fraction"), color=WORST,
                       fontsize=8, fontweight="bold")
     for number, (start, end, what) in enumerate(marked):
-        axes.axvspan(start, end, ymin=0, ymax=0.06, color=KNOWN, alpha=0.55,
+        # A strip along the bottom, in the margin below the lowest score, labelled inside.
+        axes.axvspan(start, end, ymin=0, ymax=0.07, color=KNOWN, alpha=0.45,
                      label="known degradation (demo)" if number == 0 else None)
-        axes.annotate(what, ((start + end) / 2, 0.075), xycoords=("data", "axes fraction"), ha="center",
-                      color=KNOWN, fontsize=7)
+        axes.annotate(what, ((start + end) / 2, 0.015), xycoords=("data", "axes fraction"), ha="center",
+                      color="#7f3f00", fontsize=7)
 
     title = Path(report.source).name
     figure.suptitle(title if report.status == "complete" else f"{title} ({report.status})", fontsize=11)

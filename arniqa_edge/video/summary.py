@@ -8,16 +8,18 @@ frames, of how far each one is below the threshold (a long dip outranks a short 
 of the same depth).
 
 By default the threshold is relative to the clip's own scores, so that a model
-whose scores span 0.32-0.42 finds its dips as well as one that spans 0-1: a frame
-is low when it is more than THRESHOLD_SIGMAS robust standard deviations below the
-clip's typical score and at least MIN_DROP below it (a steady clip has no worst
-stretch because of noise alone). Typical score and deviation are the median and
-the MAD (median absolute deviation; times 1.4826 it estimates a standard
-deviation) of the frames that remain once the dips are set aside: frames more than
-THRESHOLD_SIGMAS deviations from the median are left out and both are computed
-again, until nothing changes (sigma clipping). Without that, a clip degraded for
-a third of its length has a MAD inflated by its own dips, and a milder dip goes
-unseen. A clip degraded for more than half of its length still finds only its
+whose scores span 0.32-0.42 (or 0.500-0.505) finds its dips as well as one that
+spans 0-1: a frame is low when it is more than THRESHOLD_SIGMAS times the clip's
+frame-to-frame noise below its median score, and at least MIN_DROP below it.
+The noise is the robust standard deviation of the differences between successive
+scores (1.4826 x their MAD / sqrt(2)): how much the score jitters from one frame
+to the next. The spread of the scores themselves (their MAD) would not do: it
+mixes the jitter with slow changes of content and with the dips themselves, and
+in a clip whose content varies as much as a blur lowers the score, the blur is no
+outlier of that distribution although it is a clear drop in time. 4 noise
+deviations, not the usual 3: every frame of a long clip is tested, and at 3 a
+steady clip would show a false dip every few hundred frames. The median is that
+of the clip, so a clip degraded for more than half of its length finds only its
 worst parts; an absolute threshold (`threshold=`) is the way to judge such clips.
 """
 
@@ -32,11 +34,12 @@ PERCENTILES = (1, 5, 10, 25, 50, 75, 95)
 #: Decimals of every pooled or per-frame value written out.
 DECIMALS = 6
 
-#: A frame is low when it is more than this many robust standard deviations below the clip's median ...
-THRESHOLD_SIGMAS = 3.0
-#: ... and at least this far below it (scores in 0..1).
-MIN_DROP = 0.02
-#: The MAD times this estimates the standard deviation of normally distributed scores.
+#: A frame is low when it is more than this many times the frame-to-frame noise below the clip's median ...
+THRESHOLD_SIGMAS = 4.0
+#: ... and at least this far below it (scores in 0..1): a still picture, whose score does not jitter at all,
+#: has no dips in the last decimals.
+MIN_DROP = 0.001
+#: The MAD times this estimates the standard deviation of normally distributed values.
 MAD_TO_SIGMA = 1.4826
 #: Runs of low frames at most this many seconds apart are one segment.
 MERGE_GAP = 0.5
@@ -67,7 +70,7 @@ class Threshold:
     value: float
     rule: str                    #: "relative" (to the clip's scores) or "absolute" (given)
     median: float | None = None  #: relative: the clip's median score ...
-    mad: float | None = None     #: ... and the MAD around it, both with the dips set aside
+    noise: float | None = None   #: ... and its frame-to-frame noise (a robust standard deviation)
 
     def to_dict(self) -> dict:
         return {key: round(value, DECIMALS) if isinstance(value, float) else value
@@ -76,8 +79,8 @@ class Threshold:
     def describe(self) -> str:
         if self.rule == "absolute":
             return f"below {self.value:.3f} (--threshold)"
-        return (f"below {self.value:.3f} (median {self.median:.3f} - {THRESHOLD_SIGMAS:g} x 1.4826 x MAD "
-                f"{self.mad:.4f}, the dips set aside; at least {MIN_DROP:g} below the median)")
+        return (f"below {self.value:.4f} (median {self.median:.4f} - {THRESHOLD_SIGMAS:g} x frame-to-frame noise "
+                f"{self.noise:.5f}; at least {MIN_DROP:g} below the median)")
 
 
 def segment_threshold(scores: Sequence[float], absolute: float | None = None) -> Threshold | None:
@@ -88,23 +91,19 @@ def segment_threshold(scores: Sequence[float], absolute: float | None = None) ->
     values = np.asarray(scores, dtype=np.float64)
     if values.size == 0:
         return None
-    median, mad = clipped_median_mad(values)
-    drop = max(THRESHOLD_SIGMAS * MAD_TO_SIGMA * mad, MIN_DROP)
-    return Threshold(median - drop, "relative", median=median, mad=mad)
+    median = float(np.median(values))
+    noise = frame_noise(values)
+    return Threshold(median - max(THRESHOLD_SIGMAS * noise, MIN_DROP), "relative", median=median, noise=noise)
 
 
-def clipped_median_mad(values: np.ndarray, sigmas: float = THRESHOLD_SIGMAS, rounds: int = 20) -> tuple[float, float]:
-    """Median and MAD of `values` without its outliers: values more than `sigmas` robust standard deviations
-    from the median are left out and both computed again, until the kept set no longer changes."""
-    inside = np.ones(values.size, dtype=bool)
-    for _ in range(rounds):
-        median = float(np.median(values[inside]))
-        mad = float(np.median(np.abs(values[inside] - median)))
-        now_inside = np.abs(values - median) <= sigmas * MAD_TO_SIGMA * mad
-        if mad == 0 or not now_inside.any() or np.array_equal(now_inside, inside):
-            break
-        inside = now_inside
-    return median, mad
+def frame_noise(values: np.ndarray) -> float:
+    """The robust standard deviation of a frame's score around the previous one's level: 1.4826 x the MAD
+    of the successive differences, / sqrt(2) (a difference carries the noise of two frames). Steps (a blur
+    that starts) are a few large differences: the median does not see them."""
+    if values.size < 2:
+        return 0.0
+    differences = np.diff(values)
+    return float(MAD_TO_SIGMA * np.median(np.abs(differences - np.median(differences))) / np.sqrt(2))
 
 
 @dataclass(frozen=True)

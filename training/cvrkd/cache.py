@@ -1,9 +1,9 @@
 """Cache the frozen backbone's work once, so CVRKD trains on two CPU cores.
 
     python -m training.cvrkd.cache train --data ../shared/data/pristine/train \\
-        --init arniqa_edge/weights/arniqa-lite0.safetensors --out runs/cvrkd/cache-train
+        --init arniqa_edge/weights/arniqa-lite0.safetensors -o runs/cvrkd/cache-train
     python -m training.cvrkd.cache eval --data ../shared/data/pristine/val --images 30 \\
-        --init arniqa_edge/weights/arniqa-lite0.safetensors --out runs/cvrkd/cache-val
+        --init arniqa_edge/weights/arniqa-lite0.safetensors -o runs/cvrkd/cache-val
 
 Everything before CVRKD's first trainable layer is fixed: the backbone is frozen and
 each level's map goes through a 1x1 convolution and then an average pool to a
@@ -43,6 +43,8 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from arniqa_edge.cli_conventions import (HelpFormatter, add_output_argument, add_verbosity_arguments, configure_logging,
+                                         progress_disable)
 from arniqa_edge.errors import ArniqaEdgeError
 from arniqa_edge.reference.config import CVRKDConfig
 from arniqa_edge.reference.crops import grid_origins, normalize_crops
@@ -188,7 +190,7 @@ def build(layout: str, data: Path, out: Path, init: str, config: CVRKDConfig, im
     if resume:
         saved = json.loads(meta_path.read_text())
         if saved != json.loads(json.dumps(asdict(spec))):
-            raise ValueError(f"{out} holds a cache built with other settings; choose another --out or delete it")
+            raise ValueError(f"{out} holds a cache built with other settings; choose another -o/--output or delete it")
     else:
         meta_path.write_text(json.dumps(asdict(spec), indent=2) + "\n")
         (out / "distortions.json").write_text(json.dumps([asdict(d) for d in graded]) + "\n")
@@ -197,7 +199,8 @@ def build(layout: str, data: Path, out: Path, init: str, config: CVRKDConfig, im
     done = json.loads(progress_path.read_text())["done"]
     encode = PooledLevels(config, init)
     size = config.crop_size
-    with tqdm(total=len(content), initial=done, desc=f"cvrkd cache ({layout})", unit="img", disable=None) as bar:
+    with tqdm(total=len(content), initial=done, desc=f"cvrkd cache ({layout})", unit="img",
+              disable=progress_disable()) as bar:
         for index in range(done, len(content)):
             pristine = content[index]
             if min(pristine.shape[:2]) < size:
@@ -222,13 +225,14 @@ def build(layout: str, data: Path, out: Path, init: str, config: CVRKDConfig, im
     return out
 
 
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m training.cvrkd.cache", description=__doc__.split("\n\n")[0],
-                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawTextHelpFormatter)
+                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=HelpFormatter)
     parser.add_argument("layout", choices=LAYOUTS, help="train: random positions and distortions; "
                                                          "eval: inference's grid, every graded distortion")
     parser.add_argument("--data", type=Path, required=True, help="folder of pristine images")
-    parser.add_argument("--out", type=Path, required=True, help="cache folder (resumed when it exists)")
+    add_output_argument(parser, "cache folder (resumed when it exists)", required=True, aliases=("--out",),
+                        dest="out", type=Path)
     parser.add_argument("--init", required=True,
                         help="frozen backbone: an ARNIQA encoder .safetensors (e.g. the shipped "
                              "arniqa_edge/weights/arniqa-lite0.safetensors), or imagenet")
@@ -242,11 +246,16 @@ def main(argv=None) -> int:
     parser.add_argument("--types", help="comma-separated distortions (default: the 23 with a KADID label)")
     parser.add_argument("--crops", type=int, default=CVRKDConfig.crops, help="crops the network stacks "
                         "(default: %(default)s)")
-    parser.add_argument("--crop-size", type=int, default=CVRKDConfig.crop_size, help="(default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--crop-size", type=int, default=CVRKDConfig.crop_size, help="side of a crop in pixels")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the positions and distortions")
     parser.add_argument("--labels", type=Path, default=DEFAULT_LABELS, help="KADID-10k.csv")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    add_verbosity_arguments(parser)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args)
     try:
         config = CVRKDConfig(crops=args.crops, crop_size=args.crop_size)
         folder = build(args.layout, args.data, args.out, args.init, config, args.images, args.positions,

@@ -3,7 +3,7 @@
     python -m training.cvrkd.evaluate --content ../shared/data/pristine/val --images 20 \\
         runs/cvrkd/teacher/model.safetensors runs/cvrkd/student/model.safetensors \\
         runs/cvrkd/student-nodistill/model.safetensors \\
-        --nr-weights lite0.safetensors --nr-regressor lite0.regressor.safetensors --out runs/cvrkd/table.md
+        --nr-weights lite0.safetensors --nr-regressor lite0.regressor.safetensors -o runs/cvrkd/table.md
 
 Every content image gets every graded distortion (label: KADID's mean MOS); the
 non-aligned reference of content i is content i + 1. Each network is scored with
@@ -23,6 +23,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from arniqa_edge.cli_conventions import HelpFormatter, add_output_argument, add_verbosity_arguments, configure_logging
 from arniqa_edge.reference.weights import load_cvrkd
 
 from ..kadid_proxy import DEFAULT_LABELS
@@ -80,21 +81,31 @@ def markdown_table(rows: Sequence[Row], items: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.cvrkd.evaluate", description=__doc__.split("\n\n")[0])
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m training.cvrkd.evaluate", description=__doc__.split("\n\n")[0],
+                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=HelpFormatter)
     parser.add_argument("models", nargs="+", type=Path, metavar="MODEL", help="CVRKD .safetensors files")
     parser.add_argument("--content", type=Path, required=True, help="folder of held-out pristine images")
-    parser.add_argument("--images", type=int, default=20, help="content images, the first by name (default: 20)")
+    parser.add_argument("--images", type=int, default=20, help="content images, the first by name")
     parser.add_argument("--short-side", type=int, default=384,
                         help="downscale images whose short side is longer (default: %(default)s, as KADID-10k)")
     parser.add_argument("--types", help="comma-separated distortions (default: the 23 with a KADID label)")
     parser.add_argument("--labels", type=Path, default=DEFAULT_LABELS, help="KADID-10k.csv")
-    parser.add_argument("--nr-weights", type=Path, help="ARNIQA encoder, to add the no-reference baseline")
-    parser.add_argument("--nr-regressor", type=Path, help="its regressor")
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--out", type=Path, help="also write the table to this markdown file")
+    parser.add_argument("--nr-weights", type=Path,
+                        help="ARNIQA encoder, to add the no-reference baseline (default: no baseline)")
+    parser.add_argument("--nr-regressor", type=Path, help="its regressor (default: none; needed with --nr-weights)")
+    parser.add_argument("--batch-size", type=int, default=8, help="images per network call")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    add_output_argument(parser, "also write the table to this markdown file (default: stdout only)",
+                        aliases=("--out",), dest="out", type=Path)
+    add_verbosity_arguments(parser, default="warning")
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
+    configure_logging(args)
     if (args.nr_weights is None) != (args.nr_regressor is None):
         parser.error("pass both --nr-weights and --nr-regressor, or neither")
 

@@ -1,6 +1,6 @@
 """Export a CVRKD network to ONNX as two graphs, the split that lets references be encoded once.
 
-    python -m training.cvrkd.export runs/cvrkd/student/model.safetensors --out runs/cvrkd/onnx
+    python -m training.cvrkd.export --weights runs/cvrkd/student/model.safetensors -o runs/cvrkd/onnx
 
 - `<stem>.maps.onnx`: `crops` (N * P, 3, S, S) normalised grid crops, the P crops of
   each image consecutive -> `maps` (N, P * level_channels * L, grid, grid): the
@@ -18,7 +18,7 @@ runtime can tell that two graphs belong together. Exported with the
 TorchScript-based exporter at opset 18, as `export.onnx` exports the NR encoders.
 
 `ReferenceScorer("<stem>.maps.onnx")` scores with them without torch;
-`python -m export.trt <stem>.maps.onnx --precision fp32 -o ...` builds TensorRT engines.
+`python -m export.trt --weights <stem>.maps.onnx --precision fp32 -o ...` builds TensorRT engines.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from arniqa_edge.cli_conventions import (HelpFormatter, add_output_argument, add_verbosity_arguments,
+                                         add_weights_argument, configure_logging)
 from arniqa_edge.errors import ArniqaEdgeError
 from arniqa_edge.reference.files import file_sha256
 from arniqa_edge.reference.onnx_graphs import MAPS_SUFFIX, SCORE_SUFFIX, GraphInfo
@@ -110,11 +112,18 @@ def onnx_score(maps_path: str | Path, score_path: str | Path, lq_crops: np.ndarr
     return engine.score_maps(engine.level_maps(lq_crops), engine.level_maps(ref_crops))
 
 
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m training.cvrkd.export", description=__doc__.split("\n\n")[0],
+                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=HelpFormatter)
+    add_weights_argument(parser, "CVRKD .safetensors", positional="WEIGHTS", type=Path)
+    add_output_argument(parser, "output folder", required=True, aliases=("--out",), dest="out", type=Path)
+    add_verbosity_arguments(parser, default="warning")
+    return parser
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.cvrkd.export", description=__doc__.split("\n\n")[0])
-    parser.add_argument("weights", type=Path, help="CVRKD .safetensors")
-    parser.add_argument("--out", type=Path, required=True, help="output folder")
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
+    configure_logging(args)
     try:
         paths = export_cvrkd_onnx(args.weights, args.out)
     except (ArniqaEdgeError, ValueError) as exc:

@@ -1,12 +1,12 @@
 """Train CVRKD-IQA: the FR teacher, then the NAR student with or without distillation.
 
-    python -m training.cvrkd.train teacher --cache runs/cvrkd/cache-train --out runs/cvrkd/teacher \
+    python -m training.cvrkd.train teacher --cache runs/cvrkd/cache-train -o runs/cvrkd/teacher \\
         --val-cache runs/cvrkd/cache-val
-    python -m training.cvrkd.train teacher --data ../shared/data/pristine/train --out runs/cvrkd/teacher
+    python -m training.cvrkd.train teacher --data ../shared/data/pristine/train -o runs/cvrkd/teacher
     python -m training.cvrkd.train student --teacher runs/cvrkd/teacher/model.safetensors \\
-        --data ../shared/data/pristine/train --out runs/cvrkd/student
+        --data ../shared/data/pristine/train -o runs/cvrkd/student
     python -m training.cvrkd.train student --no-distill --teacher runs/cvrkd/teacher/model.safetensors \\
-        --data ../shared/data/pristine/train --out runs/cvrkd/student-nodistill
+        --data ../shared/data/pristine/train -o runs/cvrkd/student-nodistill
 
 The teacher learns quality from (LQ, aligned pristine) pairs; the student from
 (LQ, pristine of other content), with loss = L1(score) + w * sum of MSEs between
@@ -41,6 +41,8 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm import tqdm
 
 from arniqa_edge.backends.torch_backend import resolve_torch_device
+from arniqa_edge.cli_conventions import (HelpFormatter, add_output_argument, add_verbosity_arguments, configure_logging,
+                                         progress_disable)
 from arniqa_edge.errors import ArniqaEdgeError
 from arniqa_edge.reference.config import CVRKDConfig
 from arniqa_edge.reference.weights import load_cvrkd, save_cvrkd
@@ -62,15 +64,18 @@ ARCHITECTURE_FLAGS = ("crops", "crop_size", "level_channels", "mixer_dim", "lq_d
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m training.cvrkd.train", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m training.cvrkd.train", description=__doc__.split("\n\n")[0],
+                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=HelpFormatter)
     parser.add_argument("role", choices=["teacher", "student"],
                         help="teacher: FR, with the aligned pristine reference; student: NAR, with references "
                              "of other content")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--cache", type=Path, help="a train cache of python -m training.cvrkd.cache (fast)")
     source.add_argument("--data", type=Path, help="folder of pristine training images (backbone every step)")
-    parser.add_argument("--out", type=Path, required=True, help="output folder")
-    parser.add_argument("--teacher", type=Path, help="student: the trained teacher's model.safetensors")
+    add_output_argument(parser, "output folder (a run in it is resumed)", required=True, aliases=("--out",),
+                        dest="out", type=Path)
+    parser.add_argument("--teacher", type=Path,
+                        help="student: the trained teacher's model.safetensors (default: none; a student needs it)")
     parser.add_argument("--no-distill", action="store_true", help="student: score loss only (the ablation)")
     parser.add_argument("--distill-weight", type=float, default=1.0, help="weight of the distillation loss")
     parser.add_argument("--distill-layers", type=int,
@@ -94,22 +99,23 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--labels", type=Path, default=DEFAULT_LABELS, help="KADID-10k.csv")
     data.add_argument("--workers", type=int, default=0, help="DataLoader worker processes (default: 0)")
     data.add_argument("--val", type=Path, help="held-out pristine folder: evaluate on its KADID proxy at the end")
-    data.add_argument("--val-images", type=int, default=20)
+    data.add_argument("--val-images", type=int, default=20, help="--val: content images of the proxy")
     data.add_argument("--val-cache", type=Path, help="an eval cache: evaluate on it at the end (fast)")
 
     optim = parser.add_argument_group("optimisation")
-    optim.add_argument("--steps", type=int, default=2000)
-    optim.add_argument("--batch-size", type=int, default=16)
+    optim.add_argument("--steps", type=int, default=2000, help="optimizer steps of the whole run")
+    optim.add_argument("--batch-size", type=int, default=16, help="triplets per step")
     optim.add_argument("--lr", type=float, default=1e-4, help="peak learning rate, cosine decay to 0")
     optim.add_argument("--weight-decay", type=float, default=5e-4, help="Adam weight decay (the paper's)")
-    optim.add_argument("--max-minutes", type=float, help="stop early (and save) after this long")
-    optim.add_argument("--device", default="auto")
+    optim.add_argument("--max-minutes", type=float, help="stop early (and save) after this long (default: no limit)")
+    optim.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     optim.add_argument("--bf16", action="store_true", help="bfloat16 autocast (CUDA)")
     optim.add_argument("--save-fp16", action="store_true",
                        help="store the weights as float16 (half the file; default config: 38 MB instead of 77)")
-    optim.add_argument("--seed", type=int, default=0)
-    optim.add_argument("--log-every", type=int, default=20)
+    optim.add_argument("--seed", type=int, default=0, help="seed of the initialisation and the sampling")
+    optim.add_argument("--log-every", type=int, default=20, help="steps between rows of log.csv")
     optim.add_argument("--checkpoint-every", type=int, default=200, help="steps between resumable checkpoints")
+    add_verbosity_arguments(parser)
     return parser
 
 
@@ -194,7 +200,7 @@ def train(args, command: str = "") -> Path:
     if checkpoint.exists():
         state = torch.load(checkpoint, map_location="cpu", weights_only=True)
         if state["command_args"] != _resumable_args(args):
-            raise ValueError(f"{checkpoint} was made by another command; use another --out or delete it")
+            raise ValueError(f"{checkpoint} was made by another command; use another -o/--output or delete it")
         net.load_state_dict(state["net"])
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
@@ -208,7 +214,8 @@ def train(args, command: str = "") -> Path:
     log_path = args.out / "log.csv"
     is_new_log = not log_path.exists() or step == 0
     with open(log_path, "w" if is_new_log else "a", newline="") as log_file, \
-            tqdm(total=args.steps, initial=step, desc=f"cvrkd {args.role}", unit="step", disable=None) as bar:
+            tqdm(total=args.steps, initial=step, desc=f"cvrkd {args.role}", unit="step",
+                 disable=progress_disable()) as bar:
         writer = csv.DictWriter(log_file, fieldnames=LOG_COLUMNS)
         if is_new_log:
             writer.writeheader()
@@ -261,7 +268,8 @@ def train(args, command: str = "") -> Path:
 
 def _resumable_args(args) -> dict:
     """The arguments a resumed run must share with the run it continues."""
-    skip = {"max_minutes", "log_every", "checkpoint_every", "workers", "device", "val", "val_images", "val_cache"}
+    skip = {"max_minutes", "log_every", "checkpoint_every", "workers", "device", "val", "val_images", "val_cache",
+            "quiet", "log_level"}
     return {key: str(value) for key, value in sorted(vars(args).items()) if key not in skip}
 
 
@@ -276,7 +284,7 @@ def _save_checkpoint(path: Path, args, net, optimizer, schedule, step: int) -> N
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(args, fmt="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         path = train(args, command=shlex.join(["python", "-m", "training.cvrkd.train", *argv]))
     except (ValueError, OSError, ArniqaEdgeError) as exc:
