@@ -10,10 +10,18 @@ calibrator at engine build time.
 
 FP16: onnxconverter-common's converter with keep_io_types, so the graph still
 takes and returns float32 and the preprocessing does not change.
-INT8: onnxruntime.quantization.quantize_static in QDQ format, symmetric
-activations and weights (TensorRT takes zero points of 0 only), per-channel
-weights; activation ranges calibrated on pristine photos and on distorted
-versions of them (export.calibration).
+INT8: onnxruntime.quantization.quantize_static in QDQ format, per-channel
+symmetric weights, activation ranges calibrated on pristine photos and on
+distorted versions of them (export.calibration). The Q/DQ layout depends on
+where the graph will run (`--target`):
+- tensorrt (default): symmetric int8 activations (TensorRT takes zero points of
+  0 only), Q/DQ on the inputs of each op and none on convolution outputs, float
+  biases: TensorRT's own placement, from which it fuses every layer.
+- cpu: asymmetric uint8 activations with int8 weights (U8S8, what onnxruntime's
+  x86 and ARM kernels are fastest at), Q/DQ on outputs too, so that onnxruntime
+  fuses each DQ -> Conv -> Q into one integer convolution. The tensorrt layout
+  runs on onnxruntime's CPU provider as float convolutions wrapped in
+  dequantize/quantize steps: about 3-4x slower than FP32 (benchmarks/results).
 
 Both keep the head in float32: everything after the global pooling (L2 norm,
 concatenation, folded regressor) is a few thousand operations, and in FP16 the
@@ -107,9 +115,30 @@ def _restore_float32_outputs(model: onnx.ModelProto) -> None:
             tensor_type.elem_type = onnx.TensorProto.FLOAT
 
 
+#: --target choices of INT8 exports.
+INT8_TARGETS = ("tensorrt", "cpu")
+
+
+def _int8_options(target: str, head: list[str]) -> dict:
+    """quantize_static arguments of an INT8 layout (see the module docstring)."""
+    from onnxruntime.quantization import QuantFormat, QuantType
+
+    if target == "tensorrt":
+        return dict(quant_format=QuantFormat.QDQ, activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
+                    per_channel=True, op_types_to_quantize=INT8_OPS, nodes_to_exclude=head,
+                    extra_options={"ActivationSymmetric": True, "WeightSymmetric": True,
+                                   "OpTypesToExcludeOutputQuantization": NO_OUTPUT_QDQ,
+                                   # TensorRT dequantizes only 8-bit (and FP8/FP4) tensors: int32 biases stay float.
+                                   "QuantizeBias": False})
+    if target == "cpu":
+        return dict(quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                    per_channel=True, nodes_to_exclude=head, extra_options={"WeightSymmetric": True})
+    raise ValueError(f"INT8 target must be one of {INT8_TARGETS}, got {target!r}")
+
+
 def to_int8(source: str | Path, output: str | Path, calibration: CalibrationReader,
-            calibrate_method: str = "MinMax") -> None:
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+            calibrate_method: str = "MinMax", target: str = "tensorrt") -> None:
+    from onnxruntime.quantization import CalibrationMethod, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     info = read_info(onnx.load(str(source), load_external_data=False), str(source))
@@ -119,18 +148,10 @@ def to_int8(source: str | Path, output: str | Path, calibration: CalibrationRead
         quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
         model = _named(onnx.load(str(prepared)))
         onnx.save(model, str(prepared))
-        quantize_static(
-            str(prepared), str(output), calibration,
-            quant_format=QuantFormat.QDQ, activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
-            per_channel=True, op_types_to_quantize=INT8_OPS, nodes_to_exclude=head_nodes(model),
-            calibrate_method=CalibrationMethod[calibrate_method],
-            extra_options={"ActivationSymmetric": True, "WeightSymmetric": True,
-                           "OpTypesToExcludeOutputQuantization": NO_OUTPUT_QDQ,
-                           # TensorRT dequantizes only 8-bit (and FP8/FP4) tensors: int32 biases stay float.
-                           "QuantizeBias": False},
-        )
+        quantize_static(str(prepared), str(output), calibration,
+                        calibrate_method=CalibrationMethod[calibrate_method], **_int8_options(target, head_nodes(model)))
     quantized = onnx.load(str(output))
-    onnx.save(stamp(quantized, info.with_precision("int8")), str(output))
+    onnx.save(stamp(quantized, info.with_precision("int8", target)), str(output))
     onnx.checker.check_model(str(output), full_check=True)
 
 
@@ -139,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
                                      epilog=__doc__.split("\n\n", 1)[1], formatter_class=HelpFormatter)
     add_weights_argument(parser, "FP32 ONNX file from python -m export.onnx", positional="ONNX", type=Path)
     parser.add_argument("--precision", required=True, choices=["fp16", "int8"], help="precision to lower to")
+    parser.add_argument("--target", choices=INT8_TARGETS, default="tensorrt",
+                        help="int8: where the graph will run; tensorrt (GPUs, Jetson) or cpu (onnxruntime on x86 "
+                             "or ARM); each is slow on the other")
     add_output_argument(parser, "the .onnx file to write", required=True, type=Path)
     calib = parser.add_argument_group("INT8 calibration")
     calib.add_argument("--calibration-dir", type=Path, default=SHARED_DATA / "pristine" / "train",
@@ -169,7 +193,7 @@ def main(argv=None) -> int:
         photos = list_images(args.calibration_dir, args.calibration_images)
         frames = degraded_frames(photos, args.distortions_per_image, width, height, args.seed)
         reader = CalibrationReader(frames, get_model_config(info.model), size)
-        to_int8(args.weights, args.output, reader, args.calibrate_method)
+        to_int8(args.weights, args.output, reader, args.calibrate_method, args.target)
     except (ArniqaEdgeError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

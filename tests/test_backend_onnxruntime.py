@@ -35,12 +35,41 @@ def test_scores_match_torch(exports, images, lite0_imagenet_weights, blur_regres
     expected = np.array(torch_scorer.score_batch(images))
     # Scores in [0, 1]. INT8 here is calibrated on 8 small frames only (seen: 0.14 on the heaviest
     # blur); export.accuracy measures a properly calibrated file.
-    bounds = {"fp32": 1e-5, "fp16": 5e-3, "int8": 0.2}
+    bounds = {"fp32": 1e-5, "fp16": 5e-3, "int8": 0.2, "int8-cpu": 0.2}
     for precision, bound in bounds.items():
         scorer = Scorer("arniqa-lite0", exports[precision], blur_regressor, backend="onnxruntime", device="cpu")
         scores = np.array(scorer.score_batch(images))
         assert np.abs(scores - expected).max() < bound, (precision, scores, expected)
         assert list(np.argsort(-scores)) == [0, 1, 2, 3], precision  # blur still lowers the score
+
+
+def test_int8_layouts_by_target(exports, caplog):
+    import onnx
+
+    from export.metadata import read_info
+
+    layouts = {}
+    for name in ("int8", "int8-cpu"):
+        model = onnx.load(str(exports[name]))
+        ops = [node.op_type for node in model.graph.node]
+        zero_points = {init.name: init.data_type for init in model.graph.initializer if init.name.endswith("zero_point")}
+        quantized = {node.input[0] for node in model.graph.node if node.op_type == "QuantizeLinear"}
+        conv_outputs = [node.output[0] for node in model.graph.node if node.op_type == "Conv"]
+        layouts[name] = (read_info(model).target, sum(out in quantized for out in conv_outputs),
+                         set(zero_points.values()))
+        assert ops.count("Conv") > 40
+    # TensorRT: symmetric int8 (zero points int8 only); CPU: uint8 activations, Q/DQ on outputs too
+    assert layouts["int8"][0] == "tensorrt" and onnx.TensorProto.UINT8 not in layouts["int8"][2]
+    assert layouts["int8-cpu"][0] == "cpu" and onnx.TensorProto.UINT8 in layouts["int8-cpu"][2]
+    # DQ -> Conv -> Q fuses on the CPU: every convolution output is quantized there, only those feeding Adds for TensorRT
+    assert layouts["int8-cpu"][1] > 1.5 * layouts["int8"][1]
+    with caplog.at_level("WARNING"):
+        create_backend("onnxruntime", LITE0, exports["int8"], device="cpu")
+    assert "--target cpu" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        backend = create_backend("onnxruntime", LITE0, exports["int8-cpu"], device="cpu")
+    assert "--target cpu" not in caplog.text and "int8 for cpu" in backend.describe()
 
 
 def test_encode_is_the_full_scale_half_of_encode_pair(exports, images):

@@ -282,7 +282,7 @@ def test_html_report_embeds_the_plot_and_a_thumbnail_per_worst_segment(html_repo
     assert decoded[1][1] == (120, 160, 3)  # the frame, at most 240 px wide
     segments = report.worst_segments()
     for segment in segments:
-        assert f"frame {segment.worst_frame} at {segment.worst_frame / FPS:.2f} s: {segment.min:.3f}" in "".join(
+        assert f"frame {segment.worst_frame} at {segment.worst_frame / FPS:.2f} s: {segment.min:.4f}" in "".join(
             page.text)
 
 

@@ -18,6 +18,9 @@ from ..models.registry import ModelConfig
 FORMAT = "arniqa_edge.onnx.v1"
 PREFIX = "arniqa."
 PRECISIONS = ("fp32", "fp16", "int8")
+#: What a lowered export was made to run fast on: INT8 graphs differ by target (see export.quantize);
+#: "any" for FP32/FP16 and for files written before targets existed.
+TARGETS = ("any", "tensorrt", "cpu")
 #: Graph outputs an export may have; backends read "features".
 OUTPUTS = ("features", "score")
 
@@ -57,16 +60,19 @@ class ExportedModelInfo:
     opset: int = 0
     #: [low, high, higher_is_better] of the folded regressor, when a score output exists.
     regressor_scale: tuple[float, float, bool] | None = None
+    target: str = "any"
 
     def __post_init__(self):
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if self.target not in TARGETS:
+            raise ValueError(f"target must be one of {TARGETS}, got {self.target!r}")
         unknown = set(self.outputs) - set(OUTPUTS)
         if unknown or not self.outputs:
             raise ValueError(f"outputs must be a non-empty subset of {OUTPUTS}, got {self.outputs}")
 
-    def with_precision(self, precision: str) -> "ExportedModelInfo":
-        return ExportedModelInfo(**{**self.__dict__, "precision": precision})
+    def with_precision(self, precision: str, target: str = "any") -> "ExportedModelInfo":
+        return ExportedModelInfo(**{**self.__dict__, "precision": precision, "target": target})
 
     def to_props(self) -> dict[str, str]:
         """String key/values for ONNX metadata_props (all values JSON or plain text)."""
@@ -78,6 +84,7 @@ class ExportedModelInfo:
             "input_spec": json.dumps(asdict(self.inputs)),
             "precision": self.precision,
             "opset": str(self.opset),
+            "target": self.target,
         }
         if self.regressor_scale is not None:
             props["regressor_scale"] = json.dumps(list(self.regressor_scale))
@@ -100,6 +107,7 @@ class ExportedModelInfo:
                 precision=ours["precision"],
                 opset=int(ours["opset"]),
                 regressor_scale=tuple(scale) if scale is not None else None,
+                target=ours.get("target", "any"),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise WeightsError(f"{source}: damaged arniqa metadata ({exc!r}); re-export it") from None

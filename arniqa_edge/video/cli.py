@@ -240,8 +240,8 @@ def _print_outcome(report: VideoReport, paths: Sequence[Path]) -> None:
             print(f"  low: {report.segment_threshold().describe()}" + ("" if segments else "; no frame is"))
         for rank, segment in enumerate(segments, start=1):
             print(f"  worst #{rank}: {segment.start_time:.2f}-{segment.end_time:.2f}s "
-                  f"(frames {segment.start_frame}-{segment.end_frame}), mean {segment.mean:.3f}, "
-                  f"min {segment.min:.3f}")
+                  f"(frames {segment.start_frame}-{segment.end_frame}), mean {segment.mean:.4f}, "
+                  f"min {segment.min:.4f}")
     else:
         print(f"{report.source}: no frame scored{failed}")
     for path in paths:

@@ -112,7 +112,7 @@ def _segments(report: VideoReport, thumbnails: Sequence[Thumbnail]) -> str:
         lowest = min(inside, key=lambda t: t.score, default=None)
         picture = (_image(lowest.jpeg, "image/jpeg", f"frame {lowest.index}", "thumb")
                    + f"<div class='note'>frame {lowest.index} at {lowest.timestamp:.2f} s: "
-                     f"{lowest.score:.3f}</div>") if lowest else "<span class='note'>no thumbnail kept</span>"
+                     f"{lowest.score:.4f}</div>") if lowest else "<span class='note'>no thumbnail kept</span>"
         rows.append(f"<tr><td>#{rank}</td><td>{segment.start_time:.2f}-{segment.end_time:.2f} s</td>"
                     f"<td>{segment.start_frame}-{segment.end_frame}</td><td>{segment.frames}</td>"
                     f"<td>{_number(segment.mean)}</td><td>{_number(segment.min)}</td>"
