@@ -23,7 +23,7 @@ from typing import Iterable, Iterator, Sequence
 from . import __version__
 from .cli_conventions import HelpFormatter, add_verbosity_arguments, configure_logging
 from .cli_inputs import InputListError, InputProblem, expand_inputs, input_path
-from .cli_options import add_batching_arguments, add_model_arguments, positive_int
+from .cli_options import REFERENCE_MODEL_HELP, add_batching_arguments, add_model_arguments, positive_int
 from .cli_rows import FIELDS, RowWriter, fail_row, new_row, note_warnings, print_rows, set_prediction
 from .cli_summary import below_threshold, format_summary, sort_rows, summarize
 from .errors import ArniqaEdgeError, InputImageError
@@ -106,13 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_batching_arguments(parser)
     reference = parser.add_argument_group(
         "against references (CVRKD)", "score against high-quality images of any content, e.g. golden frames of "
-        "the same camera, instead of on the image alone; --backend (auto, onnxruntime or torch) and --device apply")
+        "the same camera, instead of on the image alone; --backend and --device apply")
     reference.add_argument("--reference", nargs="+", metavar="REF",
                            help="the reference images (put the option after the images); needs --reference-model")
-    reference.add_argument("--reference-model", metavar="PATH",
-                           help="CVRKD student: .safetensors from python -m training.cvrkd.train (torch), or its "
-                                "graphs from python -m training.cvrkd.export (onnxruntime, no torch): "
-                                "<stem>.maps.onnx with <stem>.score.onnx beside it, or their folder")
+    reference.add_argument("--reference-model", metavar="PATH", help=REFERENCE_MODEL_HELP)
     add_verbosity_arguments(parser, default="warning")
     # -v: the scorer's former way to see which backend and device run
     parser.add_argument("-v", "--verbose", dest="log_level", action="store_const", const="info",
@@ -149,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("error: no images to score: the list of paths was empty", file=sys.stderr)
             return EXIT_CANNOT_START
         if args.reference or args.reference_model:
-            from .reference.cli import score_against_references
+            from .cvrkd.cli import score_against_references
 
             return score_against_references(args, inputs)
         return _score_images(args, inputs)

@@ -75,6 +75,7 @@ COMMANDS = Group("No-reference image quality assessment (ARNIQA) for cameras and
                         "trt": ("export.trt", "build a TensorRT or TensorRT-RTX engine from an ONNX file"),
                         "triton": ("export.triton", "write a Triton Inference Server model repository"),
                         "accuracy": ("export.accuracy", "how far FP16 and INT8 exports move the scores"),
+                        "cvrkd": ("export.cvrkd", "export a CVRKD student as the runtime's two ONNX graphs"),
                     })),
     "bench": Tool("time a benchmark suite and store its results (checkout)",
                   "benchmarks.__main__", "python -m benchmarks", BENCH_NEEDS),
@@ -96,7 +97,7 @@ COMMANDS = Group("No-reference image quality assessment (ARNIQA) for cameras and
                 "cache": ("training.cvrkd.cache", "cache the frozen backbone's work once (CPU training)"),
                 "train": ("training.cvrkd.train", "train the FR teacher or the NAR student"),
                 "evaluate": ("training.cvrkd.evaluate", "CVRKD networks on the KADID proxy, beside the NR scorer"),
-                "export": ("training.cvrkd.export", "export a student as the runtime's two ONNX graphs"),
+                "export": ("export.cvrkd", "export a student as the runtime's two ONNX graphs (= export cvrkd)"),
             })),
     }),
 })

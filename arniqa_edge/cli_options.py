@@ -9,7 +9,7 @@ from pathlib import Path
 from .backends import BACKEND_NAMES
 from .errors import ArniqaEdgeError, WeightsError
 from .features import PROTOCOLS
-from .golden import GoldenReferences
+from .cvrkd.golden import GoldenReferences
 from .memory import DEFAULT_MEMORY_BUDGET, GIB, parse_bytes
 from .models import list_models
 from .models.registry import DEFAULT_MODEL
@@ -21,7 +21,9 @@ def add_model_arguments(parser, protocol: bool = True) -> None:
     parser.add_argument("--weights", metavar="FILE",
                         help="encoder: .safetensors or the official ARNIQA.pth (torch), .onnx (onnxruntime), "
                              ".engine/.plan (TensorRT); other forms beside it under the same name are found by "
-                             "--backend auto (default: the weights shipped for --model)")
+                             "--backend auto, which takes the fastest that runs here (on a CPU a <name>.int8.onnx "
+                             "exported for the CPU, else the FP32 <name>.onnx) and logs it (default: the weights "
+                             "shipped for --model)")
     parser.add_argument("--regressor", metavar="FILE",
                         help="regressor: .safetensors, or an official regressor_<dataset>.pth "
                              "(default: the one shipped for --model)")
@@ -75,10 +77,11 @@ def memory_size(text: str) -> int:
 
 
 #: What --reference-model takes, in every tool that scores against references.
-REFERENCE_MODEL_HELP = ("CVRKD student: .safetensors from python -m training.cvrkd.train (torch), or its graphs from "
-                        "python -m training.cvrkd.export (onnxruntime, no torch): <stem>.maps.onnx with "
-                        "<stem>.score.onnx beside it, or their folder; runs on --backend (auto, onnxruntime or "
-                        "torch) and --device. No reference model ships yet")
+REFERENCE_MODEL_HELP = ("CVRKD student: .safetensors from python -m training.cvrkd.train (torch), its graphs from "
+                        "python -m export.cvrkd (onnxruntime, no torch): <stem>.maps.onnx with <stem>.score.onnx "
+                        "beside it, or their engines from python -m export.trt (tensorrt, no torch): "
+                        "<stem>.maps.engine with <stem>.score.engine; or their folder. Runs on --backend (auto: the "
+                        "fastest form here, as for --weights) and --device. No reference model ships yet")
 
 
 def add_reference_arguments(parser) -> None:
@@ -99,5 +102,5 @@ def open_golden_references(args: argparse.Namespace):
     if args.reference_model is None:
         raise WeightsError("--reference-dir needs --reference-model PATH: no reference model ships with "
                            "arniqa-edge yet; train a CVRKD student with python -m training.cvrkd.train and pass "
-                           "its .safetensors (or its graphs from python -m training.cvrkd.export)")
+                           "its .safetensors (or its graphs from python -m export.cvrkd)")
     return GoldenReferences.open(args.reference_model, args.reference_dir, backend=args.backend, device=args.device)

@@ -1,10 +1,12 @@
 """`FeatureExtractor`: images -> ARNIQA features (full and half scale, concatenated).
 
-The frozen-encoder half of a `Scorer`; regressor fitting uses it alone. Images
-share backend calls as `memory.BatchPolicy` allows (by count, pixels and a
-memory budget); one whose call alone would exceed the budget is refused before
-it is preprocessed, and an allocation that fails becomes an
-`InsufficientMemoryError`.
+The frozen-encoder half of a `Scorer`; regressor fitting uses it alone. Per image:
+`load` (decode/convert, checks), then the backend `prepare`s it into the next rows
+of a batch of its own inputs (the C++ op into host buffers on a CPU, the CUDA op
+into device tensors on a GPU) and `run`s the batch. Images share backend calls as
+`memory.BatchPolicy` allows (by count, pixels and a memory budget); one whose call
+alone would exceed the budget is refused before it is preprocessed, and an
+allocation that fails becomes an `InsufficientMemoryError`.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from typing import Iterable
 import numpy as np
 
 from .backends import create_backend
+from .backends.inputs import InputBatch
 from .errors import InputImageError, NonFiniteOutputError, WeightsError
 from .imageio import MAX_PIXELS, ImageLike, describe, load_image
 from .memory import DEFAULT_MEMORY_BUDGET, BatchPolicy, allocation_failures_as
 from .models.registry import ModelConfig
-from .preprocess import PreprocessSpec, output_shapes, preprocess
+from .preprocess import PreprocessSpec, output_shapes
 
 #: Inference protocols: "whole" = full image + half scale (the default, any size);
 #: "five_crop" = the paper's center + 4 corner crops per scale, scores averaged.
@@ -72,9 +75,9 @@ class FeatureExtractor:
         input_pixels = full_pixels + half_shape[0] * half_shape[2] * half_shape[3]
         return self.policy.images_per_call(full_pixels, input_pixels, self.backend.name, self.backend.device)
 
-    def prepare(self, image: ImageLike, channels: str = "bgr", name: str | None = None
-                ) -> tuple[np.ndarray, np.ndarray]:
-        """Load/convert one image and preprocess it into the (full, half) backend inputs.
+    def load(self, image: ImageLike, channels: str = "bgr", name: str | None = None
+             ) -> tuple[np.ndarray, PreprocessSpec]:
+        """Load/convert one image and check that it can be scored; (uint8 frame, its preprocessing).
 
         name: what messages call the image (default: its path, or a description of the array).
         """
@@ -89,19 +92,41 @@ class FeatureExtractor:
         full_shape, half_shape = output_shapes(height, width, spec)
         input_pixels = full_shape[0] * full_shape[2] * full_shape[3] + half_shape[0] * half_shape[2] * half_shape[3]
         self.policy.check_fits(name, width, height, input_pixels, self.backend.name, self.backend.device)
-        with allocation_failures_as("preprocessing it", name):
-            return preprocess(frame, spec, num_threads=self.num_threads)
+        return frame, spec
 
-    def encode(self, full: np.ndarray, half: np.ndarray) -> np.ndarray:
-        """Backend inputs of N views -> (N, 2F) features; non-finite features are refused."""
-        count, _, height, width = full.shape
+    def new_batch(self, frame: np.ndarray, spec: PreprocessSpec, limit: int | None = None) -> InputBatch:
+        """An empty backend batch for frames of this one's size: `limit` frames (default: `images_per_call`)."""
+        shapes = output_shapes(frame.shape[0], frame.shape[1], spec)
+        return self.backend.new_batch(limit or self.images_per_call(*shapes), *shapes)
+
+    def prepare(self, frame: np.ndarray, spec: PreprocessSpec, batch: InputBatch, name: str = "the image") -> None:
+        """Preprocess a loaded frame into the next rows of `batch`, where the backend reads it."""
+        with allocation_failures_as("preprocessing it", name):
+            self.backend.prepare(frame, spec, batch)
+
+    def prepare_image(self, image: ImageLike, channels: str = "bgr", name: str | None = None) -> InputBatch:
+        """`load` one image and `prepare` it into a batch of its own."""
+        frame, spec = self.load(image, channels, name)
+        batch = self.new_batch(frame, spec, limit=1)
+        self.prepare(frame, spec, batch, name or describe(image))
+        return batch
+
+    def run(self, batch: InputBatch) -> np.ndarray:
+        """The features of a batch's frames, (frames * views, 2F); non-finite features are refused."""
+        count = batch.count * batch.views
+        _, _, height, width = batch.frame_shapes[0]
         with allocation_failures_as(f"running the encoder on {count} input(s) of {width}x{height}"):
-            features = self.backend.encode_pair(full, half)
+            features = self.backend.run(batch)
         if features.shape != (count, self.dim):
             raise WeightsError(f"the encoder {self.weights} gave features of shape {features.shape} for {count} "
                                f"input(s); {self.config.name} gives ({count}, {self.dim}): is it another model's?")
         check_finite_features(features, self.weights)
         return features
+
+    def run_split(self, batch: InputBatch) -> list[np.ndarray]:
+        """`run`, split per frame: a (views, 2F) array each."""
+        frames = batch.count  # read before the batch goes back to the backend
+        return np.split(self.run(batch), frames)
 
     def embed_batch(self, images: Iterable[ImageLike], channels: str = "bgr",
                     names: Iterable[str] | None = None) -> list[np.ndarray]:
@@ -110,27 +135,30 @@ class FeatureExtractor:
         names: what messages call each image (default: its path, or a description of the array).
         """
         out: list[np.ndarray] = []
-        pending: list[tuple[np.ndarray, np.ndarray]] = []
-
-        def flush():
-            if pending:
-                if len(pending) == 1:  # no batch copy of a (maybe large) single image
-                    feats = self.encode(*pending[0])
-                else:
-                    feats = self.encode(np.concatenate([p[0] for p in pending]),
-                                        np.concatenate([p[1] for p in pending]))
-                out.extend(np.split(feats, len(pending)))
-                pending.clear()
-
         names = iter(names) if names is not None else None
-        for image in images:
-            full, half = self.prepare(image, channels, next(names, None) if names is not None else None)
-            if pending and pending[0][0].shape != full.shape:
+        batch: InputBatch | None = None
+
+        def flush() -> None:
+            nonlocal batch
+            full, batch = batch, None  # the backend takes it back, whether it runs or fails
+            out.extend(self.run_split(full))
+
+        try:
+            for image in images:
+                name = (next(names, None) if names is not None else None) or describe(image)
+                frame, spec = self.load(image, channels, name)
+                if batch is not None and batch.frame_shapes != output_shapes(*frame.shape[:2], spec):
+                    flush()
+                if batch is None:
+                    batch = self.new_batch(frame, spec)
+                self.prepare(frame, spec, batch, name)
+                if batch.is_full:
+                    flush()
+            if batch is not None:
                 flush()
-            pending.append((full, half))
-            if len(pending) >= self.images_per_call(full.shape, half.shape):
-                flush()
-        flush()
+        finally:
+            if batch is not None:  # an image failed: its batch never runs
+                self.backend.discard(batch)
         return out
 
 

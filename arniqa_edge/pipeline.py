@@ -1,17 +1,21 @@
-"""Overlapped scoring of a frame stream: decode -> preprocess -> batched inference.
+"""Overlapped scoring of a frame stream: decode -> prepare batches -> batched inference.
 
-    decode thread ──▶ [bounded queue] ──▶ preprocess thread ──▶ [bounded queue] ──▶ caller's thread:
-    (iterates frames)                      (_C op, GIL released)                       batch, encode, regress
-                                                                                       (+ score against the
-                                                                                       golden references)
+    decode thread ──▶ [bounded queue] ──▶ prepare thread ──▶ [bounded queue] ──▶ caller's thread:
+    (iterates frames)                      load and check;    (batches)           run the batch, regress
+                                           the backend                            (+ score against the
+                                           prepares each frame                    golden references)
+                                           into rows of one
+                                           batch of its inputs
 
 Each stage runs while the next one works, so on a CPU the decoder and the
-preprocessing fill the gaps of the backend, and on a GPU the host work hides
-behind inference. Queues are bounded: a fast decoder waits instead of filling
-memory. Results come out in input order. An exception in any stage (including
-KeyboardInterrupt) is re-raised in the caller's thread after every frame before
-it has been yielded, so partial results are never lost; closing the generator
-early stops the threads.
+preprocessing (the C++ op into the backend's host buffers, GIL released) fill the
+gaps of the backend, and on a GPU the uploads and the CUDA preprocessing, enqueued
+on the backend's stream into slices of one device buffer, hide behind inference.
+Queues are bounded: a fast decoder waits instead of filling memory, and the
+backend reuses the buffers of the batches it has run. Results come out in input
+order. An exception in any stage (including KeyboardInterrupt) is re-raised in the
+caller's thread after every frame before it has been yielded, so partial results
+are never lost; closing the generator early stops the threads.
 
 A frame that comes without pixels (one its source could not decode) comes out as
 a failed result (`ScoredFrame.error` set, no score) in its place. With
@@ -123,6 +127,14 @@ def _drain(source: queue.Queue, stop: threading.Event) -> Iterator:
             return
 
 
+@dataclass
+class _Batch:
+    """Frames prepared into one batch of backend inputs, waiting to run."""
+
+    frames: list[Frame]
+    inputs: Any  #: the backend's InputBatch
+
+
 def score_frames(scorer: Scorer, frames: Iterable[Frame], batch_size: int | None = None, depth: int = 2,
                  keep_images: bool = False, channels: str = "bgr",
                  reference: Callable[[np.ndarray], Any] | None = None,
@@ -131,7 +143,7 @@ def score_frames(scorer: Scorer, frames: Iterable[Frame], batch_size: int | None
 
     batch_size: frames per backend call (default: `auto_batch_size` for the first frame).
     depth: batches each queue holds; memory stays under about
-        (2 * depth + 1) * batch_size frames and their preprocessed tensors.
+        (2 * depth + 2) * batch_size frames and their inputs.
     keep_images: attach each frame's pixels to its result (to draw on it).
     reference: also score each frame with this, e.g. `GoldenReferences.predict`: a uint8 BGR
         frame -> a prediction with `score` and `raw_score`; run beside the encoder, frame by frame.
@@ -139,77 +151,110 @@ def score_frames(scorer: Scorer, frames: Iterable[Frame], batch_size: int | None
         as a failed result instead of ending the stream with the exception.
     """
     extractor = scorer.extractor
-    queue_size = depth * (batch_size or scorer.batch_size)
-    decoded: queue.Queue = queue.Queue(maxsize=queue_size)
-    prepared: queue.Queue = queue.Queue(maxsize=queue_size)
+    decoded: queue.Queue = queue.Queue(maxsize=depth * (batch_size or scorer.batch_size))
+    prepared: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
-    def preprocess_all():
-        for item in _drain(decoded, stop):
-            if isinstance(item, _Failure):
-                yield item
-                return
-            if item.image is None:
-                yield item, None, item.error or "no image"
-                continue
-            try:
-                yield item, extractor.prepare(item.image, channels), None
-            except SCORING_ERRORS as error:
-                if not isolate_failures:
-                    raise
-                yield item, None, _describe(error)
+    def prepare_batches():
+        pending: _Batch | None = None
+        ready: list[_Batch] = []  # batches to send on before the current frame
+
+        def take() -> list[_Batch]:
+            """The batch being filled, to send on (nothing if it holds no frame yet)."""
+            nonlocal pending
+            batch, pending = pending, None
+            if batch is not None and not batch.frames:
+                extractor.backend.discard(batch.inputs)
+                return []
+            return [batch] if batch is not None else []
+
+        def add(item: Frame) -> None:
+            """Load the frame and prepare it into the pending batch (a new one if none, or if its size changed)."""
+            nonlocal pending
+            frame, spec = extractor.load(item.image, channels)
+            if pending is not None and pending.inputs.frame_shapes != extractor.input_shapes(*frame.shape[:2]):
+                ready.extend(take())  # the frame size changed mid-stream
+            if pending is None:
+                limit = batch_size or auto_batch_size(scorer, frame.shape)
+                pending = _Batch([], extractor.new_batch(frame, spec, limit))
+            extractor.prepare(frame, spec, pending.inputs)
+            pending.frames.append(item)
+
+        try:
+            for item in _drain(decoded, stop):
+                if isinstance(item, _Failure):
+                    yield from take()
+                    yield item
+                    return
+                error = (item.error or "no image") if item.image is None else None
+                if error is None:
+                    try:
+                        add(item)
+                    except Exception as exc:  # noqa: BLE001 - re-raised unless it fails this frame only
+                        if not (isolate_failures and isinstance(exc, SCORING_ERRORS)):
+                            ready.extend(take())
+                            yield from _send(ready)  # the frames before it are scored first
+                            raise
+                        error = _describe(exc)
+                yield from _send(ready)
+                if error is not None:  # a failed frame keeps its place: the frames before it go first
+                    yield from take()
+                    yield item, error
+                elif pending.inputs.is_full:
+                    yield from take()
+            yield from take()
+        finally:  # closed early: the batches not sent go back to the backend
+            for batch in [*ready, *([pending] if pending is not None else [])]:
+                extractor.backend.discard(batch.inputs)
 
     stages = [_Stage("arniqa-decode", lambda: iter(frames), decoded, stop),
-              _Stage("arniqa-preprocess", preprocess_all, prepared, stop)]
+              _Stage("arniqa-preprocess", prepare_batches, prepared, stop)]
     for stage in stages:
         stage.start()
-
-    def infer(batch):
-        return _infer(scorer, batch, keep_images, reference, channels, isolate_failures)
-
     try:
-        batch: list = []
         for item in _drain(prepared, stop):
             if isinstance(item, _Failure):
-                yield from infer(batch)
                 raise item.error
-            frame, inputs, error = item
-            if inputs is None:  # a failed frame keeps its place: the frames before it go first
-                yield from infer(batch)
-                batch = []
+            if isinstance(item, _Batch):
+                yield from _infer(scorer, item, keep_images, reference, channels, isolate_failures)
+            else:
+                frame, error = item
                 yield failed_frame(frame, error, keep_images)
-                continue
-            if batch and batch[0][1][0].shape != inputs[0].shape:  # the frame size changed mid-stream
-                yield from infer(batch)
-                batch = []
-            if not batch:
-                limit = batch_size or auto_batch_size(scorer, frame.image.shape)
-            batch.append((frame, inputs))
-            if len(batch) >= limit:
-                yield from infer(batch)
-                batch = []
-        yield from infer(batch)
     finally:
         stop.set()
         for stage in stages:
             stage.join(timeout=5)
 
 
-def _infer(scorer: Scorer, batch: list, keep_images: bool, reference: Callable[[np.ndarray], Any] | None,
+def _send(batches: list) -> Iterator:
+    """Yield and remove the batches one by one: one not yet sent is still in the list when the stream closes."""
+    while batches:
+        yield batches.pop(0)
+
+
+def _infer(scorer: Scorer, batch: _Batch, keep_images: bool, reference: Callable[[np.ndarray], Any] | None,
            channels: str, isolate_failures: bool) -> Iterator[ScoredFrame]:
-    if not batch:
-        return
     try:
         results = _score_batch(scorer, batch, keep_images, reference, channels)
     except SCORING_ERRORS as error:
         if not isolate_failures:
             raise
-        if len(batch) == 1:
-            yield failed_frame(batch[0][0], _describe(error), keep_images)
+        if len(batch.frames) == 1:
+            yield failed_frame(batch.frames[0], _describe(error), keep_images)
             return
-        for one in batch:  # find the frame that failed; the others keep their scores
-            yield from _infer(scorer, [one], keep_images, reference, channels, isolate_failures)
+        for frame in batch.frames:  # find the frame that failed; the others keep their scores
+            yield from _rescore_alone(scorer, frame, keep_images, reference, channels)
         return
+    yield from results
+
+
+def _rescore_alone(scorer: Scorer, frame: Frame, keep_images: bool, reference: Callable[[np.ndarray], Any] | None,
+                   channels: str) -> Iterator[ScoredFrame]:
+    try:
+        alone = _Batch([frame], scorer.extractor.prepare_image(frame.image, channels))
+        results = _score_batch(scorer, alone, keep_images, reference, channels)
+    except SCORING_ERRORS as error:
+        results = [failed_frame(frame, _describe(error), keep_images)]
     yield from results
 
 
@@ -217,13 +262,11 @@ def _describe(error: BaseException) -> str:
     return str(error) or type(error).__name__
 
 
-def _score_batch(scorer: Scorer, batch: list, keep_images: bool, reference: Callable[[np.ndarray], Any] | None,
+def _score_batch(scorer: Scorer, batch: _Batch, keep_images: bool, reference: Callable[[np.ndarray], Any] | None,
                  channels: str) -> list[ScoredFrame]:
     results = []
-    full = np.concatenate([inputs[0] for _, inputs in batch])
-    half = np.concatenate([inputs[1] for _, inputs in batch])
-    features = np.split(scorer.extractor.encode(full, half), len(batch))
-    for (frame, _), prediction in zip(batch, scorer.predict_features(features)):
+    features = scorer.extractor.run_split(batch.inputs)
+    for frame, prediction in zip(batch.frames, scorer.predict_features(features)):
         scored = ScoredFrame(frame.index, frame.timestamp, prediction.score, prediction.raw_score,
                              frame.image if keep_images else None)
         if reference is not None:

@@ -2,8 +2,8 @@
 
 ARNIQA fits a ridge regressor on the L2-normalised features of the full and the
 half scale, concatenated. Its output is in the units of the training labels
-(KADID MOS 1..5, LIVE DMOS, ...); `ScoreScale` maps it to [0, 1], higher is
-better, as the paper's release does. Stored as safetensors (no pickle), with the
+(KADID MOS 1..5, LIVE DMOS, ...); `ScoreScale` (arniqa_edge.score_scale) maps it
+to [0, 1], higher is better, as the paper's release does. Stored as safetensors (no pickle), with the
 scale and provenance in the metadata. numpy only: no torch needed to score.
 """
 
@@ -16,42 +16,17 @@ from pathlib import Path
 
 import numpy as np
 
+from .datasets import DATASETS
 from .errors import WeightsError
+from .safetensors_files import read_safetensors
+from .score_scale import ScoreScale
 
 FORMAT = "arniqa_edge.regressor.v1"
 
 
-@dataclass(frozen=True)
-class ScoreScale:
-    """Label range of a dataset and whether higher labels mean better quality."""
-
-    low: float
-    high: float
-    higher_is_better: bool = True
-
-    def __post_init__(self):
-        if not self.high > self.low:
-            raise ValueError(f"score range must have high > low, got ({self.low}, {self.high})")
-
-    def to_unit(self, raw: np.ndarray) -> np.ndarray:
-        """Map raw labels to [0, 1], higher is better (clipped: a regressor can overshoot)."""
-        unit = (np.asarray(raw, dtype=np.float64) - self.low) / (self.high - self.low)
-        if not self.higher_is_better:
-            unit = 1.0 - unit
-        return np.clip(unit, 0.0, 1.0)
-
-
-#: Label ranges and directions of the datasets ARNIQA's released regressors were fitted on.
-DATASET_SCALES: dict[str, ScoreScale] = {
-    "live": ScoreScale(1, 100, higher_is_better=False),
-    "csiq": ScoreScale(0, 1, higher_is_better=False),
-    "tid2013": ScoreScale(0, 9),
-    "kadid10k": ScoreScale(1, 5),
-    "flive": ScoreScale(1, 100),
-    "spaq": ScoreScale(1, 100),
-    "clive": ScoreScale(1, 100),
-    "koniq10k": ScoreScale(1, 100),
-}
+#: Label ranges and directions by dataset name: those of the label files (`arniqa_edge.datasets`),
+#: which regressors fitted with `training.fit_regressor --dataset NAME` are mapped with.
+DATASET_SCALES: dict[str, ScoreScale] = {name: spec.scale for name, spec in DATASETS.items()}
 
 
 @dataclass
@@ -93,19 +68,11 @@ class LinearRegressor:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "LinearRegressor":
-        from safetensors import safe_open
-
         path = Path(path)
-        if not path.is_file():
-            raise WeightsError(f"regressor file not found: {path}")
-        try:
-            with safe_open(str(path), framework="numpy") as f:
-                meta = dict(f.metadata() or {})
-                tensors = {k: f.get_tensor(k) for k in f.keys()}
-        except Exception as exc:  # safetensors raises its own error types
-            raise WeightsError(f"{path}: not a regressor file ({exc})") from None
-        if meta.get("format") != FORMAT or "weight" not in tensors or "bias" not in tensors:
-            raise WeightsError(f"{path}: not an arniqa_edge regressor (format {meta.get('format')!r})")
+        meta, tensors = read_safetensors(path, "regressor", FORMAT)
+        if "weight" not in tensors or "bias" not in tensors:
+            raise WeightsError(f"{path}: not an arniqa_edge regressor file (tensors {sorted(tensors)}, expected "
+                               "weight and bias)")
         meta.pop("format")
         scale = _read_scale(meta.pop("scale", None), path)
         weight, bias = np.asarray(tensors["weight"]).reshape(-1), np.asarray(tensors["bias"]).reshape(-1)

@@ -1,9 +1,11 @@
 """`Scorer`: image in, quality score in [0, 1] out (higher is better).
 
 One frame's path, stage by stage:
-  load/convert (imageio) -> preprocess (arniqa_edge._C: full + half scale,
-  normalised NCHW) -> backend.encode per scale -> concatenate (FeatureExtractor)
-  -> regressor -> ScoreScale to [0, 1].
+  load/convert (imageio) -> backend.prepare (the backend's own input path: the
+  C++ op into host buffers on a CPU, upload + CUDA op into device tensors on a
+  GPU; full + half scale, normalised NCHW, into rows of a batch) -> backend.run
+  (features of both scales, concatenated; FeatureExtractor) -> regressor ->
+  ScoreScale to [0, 1].
 
 Non-finite features or scores are never returned: `predict_features`, which
 every tool goes through (the image CLI, the video pipeline, the camera), raises a

@@ -41,6 +41,7 @@ import numpy as np
 import onnx
 import torch
 
+from arniqa_edge.backends.files import file_sha256
 from arniqa_edge.backends.model_metadata import ExportedModelInfo, InputSpec
 from arniqa_edge.cli_conventions import (HelpFormatter, add_output_argument, add_verbosity_arguments,
                                          add_weights_argument, configure_logging)
@@ -84,7 +85,7 @@ def export_onnx(config: ModelConfig, weights: str | Path, output: str | Path, re
     info = ExportedModelInfo(
         model=config.name, feature_dim=config.feature_dim, outputs=outputs,
         inputs=InputSpec.for_model(config, image_size), precision="fp32", opset=opset,
-        regressor_scale=_scale_of(regressor) if "score" in outputs else None)
+        regressor_scale=_scale_of(regressor) if "score" in outputs else None, weights_sha256=file_sha256(weights))
     model = onnx.load(str(output))
     model.producer_name, model.doc_string = "arniqa_edge export", f"ARNIQA {config.name}: {', '.join(outputs)}"
     onnx.save(stamp(model, info), str(output))

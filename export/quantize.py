@@ -1,10 +1,13 @@
 """Lower an exported FP32 graph to FP16 or to INT8 with explicit Q/DQ nodes.
 
-    python -m export.quantize --weights lite0.onnx --precision fp16 -o lite0-fp16.onnx
-    python -m export.quantize --weights lite0.onnx --precision int8 -o lite0-int8.onnx \\
+    python -m export.quantize --weights lite0.onnx --precision fp16 -o lite0.fp16.onnx
+    python -m export.quantize --weights lite0.onnx --precision int8 --target cpu -o lite0.int8.onnx \\
         --calibration-images 32 --distortions-per-image 2
 
-Precision becomes a property of the ONNX file, which is what TensorRT 10/11
+Named `<stem>.int8.onnx` / `<stem>.fp16.onnx` beside `<stem>.onnx` and the weights,
+an export is found by the runtime's `--backend auto`, which on a CPU takes the
+`--target cpu` INT8 file and otherwise the FP32 one (never FP16 or TensorRT's INT8
+there). Precision becomes a property of the ONNX file, which is what TensorRT 10/11
 strongly typed builds and onnxruntime both consume; no builder flags, no
 calibrator at engine build time.
 

@@ -7,7 +7,7 @@
     python -m export.trt --weights student.maps.onnx --precision fp32 --batch 1 1 8 -o student.maps.engine    # CVRKD
     python -m export.trt --weights student.score.onnx --precision fp32 --batch 1 4 16 -o student.score.engine
 
-Encoders from export.onnx and the two CVRKD graphs from training.cvrkd.export are
+Encoders from export.onnx and the two CVRKD graphs from export.cvrkd are
 told apart by their metadata; each input gets its own shape range (trt_profiles):
 an encoder's batch and image size vary, a CVRKD graph's batch only (images for
 the maps graph, references for the score graph; crops are fixed by the network).
@@ -20,8 +20,10 @@ states what the file is expected to be, and is checked against its metadata.
 
 Next to the engine goes `<engine>.json` (engine_sidecar): model, input shapes,
 precision, TensorRT version, GPU, sha256 and metadata of the ONNX; the tensorrt
-backend checks it before use (and so refuses a CVRKD engine as an encoder; no
-runtime runs CVRKD engines yet, their sidecar records what they were built from).
+backend checks it before use (and so refuses a CVRKD engine as an encoder, and
+an encoder's as a CVRKD graph). Engines of the two CVRKD graphs go beside each
+other under their stem (`<stem>.maps.engine`, `<stem>.score.engine`), where the
+reference scorer finds them.
 
 `tensorrt_rtx` builds without a GPU (the engine is compiled for the RTX GPU at
 first run); `tensorrt` needs one.
@@ -145,14 +147,9 @@ def _load_timing_cache(config, path: str | Path):
 
 def _gpu_name() -> str | None:
     """Name of CUDA device 0 via cuda-python, without touching TensorRT; None without a usable GPU."""
-    try:
-        from cuda.bindings import runtime as cudart
-    except ImportError:
-        return None
-    err, props = cudart.cudaGetDeviceProperties(0)
-    if err != cudart.cudaError_t.cudaSuccess:
-        return None
-    return props.name.split(b"\0", 1)[0].decode()
+    from arniqa_edge.backends import cuda_runtime
+
+    return cuda_runtime.device_name(0)
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -164,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m export.trt", description=__doc__.split("\n\n")[0],
                                      epilog=__doc__.split("\n\n", 1)[1], formatter_class=HelpFormatter)
     add_weights_argument(parser, "ONNX file from export.onnx / export.quantize, or a CVRKD graph from "
-                                 "training.cvrkd.export", positional="ONNX", type=Path)
+                                 "export.cvrkd", positional="ONNX", type=Path)
     parser.add_argument("--precision", required=True, choices=["fp32", "fp16", "int8"],
                         help="precision of the ONNX file (checked against its metadata)")
     add_output_argument(parser, "engine file (.engine or .plan)", required=True, type=Path)

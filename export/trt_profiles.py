@@ -2,7 +2,7 @@
 
 - ARNIQA encoders (`python -m export.onnx`): inputs `full` and `half`; the batch and,
   unless exported with --image-size, the full-scale size vary (the half scale is half).
-- CVRKD graphs (`python -m training.cvrkd.export`): `crops` (batch * P, 3, S, S) of the
+- CVRKD graphs (`python -m export.cvrkd`): `crops` (batch * P, 3, S, S) of the
   maps graph, `lq_maps` and `ref_maps` (batch, channels, grid, grid) of the score
   graph; the network fixes P, S, channels and grid, so only the batch varies (images
   for the maps graph, references scored at once for the score graph).
@@ -14,10 +14,8 @@ from dataclasses import dataclass
 
 import onnx
 
-from arniqa_edge.backends.model_metadata import PREFIX as ENCODER_PREFIX
-from arniqa_edge.backends.model_metadata import ExportedModelInfo
-from arniqa_edge.reference.onnx_graphs import CONFIG_KEY, GRAPHS, PREFIX as CVRKD_PREFIX
-from arniqa_edge.reference.onnx_graphs import GraphInfo
+from arniqa_edge.backends.model_metadata import LEGACY_PREFIXES, PREFIX, ExportedModelInfo, read_fields
+from arniqa_edge.cvrkd.graphs import GRAPHS, GraphInfo
 
 KEYS = ("min", "opt", "max")
 DEFAULT_SIZE = ((64, 64), (1080, 1920), (2160, 3840))
@@ -51,21 +49,21 @@ class GraphProfile:
     precision: str
     #: per input name: {"min", "opt", "max"} shapes of the optimization profile
     input_shapes: dict[str, dict[str, list[int]]]
-    #: the graph's own metadata_props (arniqa.* or cvrkd_*), copied into the sidecar
+    #: the graph's own metadata_props (the arniqa.* scheme), copied into the sidecar
     metadata: dict[str, str]
 
 
 def graph_profile(model: onnx.ModelProto, source: str, shapes: ShapeRange) -> GraphProfile:
-    """The profile of an encoder or a CVRKD graph, told apart by their metadata."""
+    """The profile of an encoder or a CVRKD graph, told apart by the kind their metadata gives."""
     props = {p.key: p.value for p in model.metadata_props}
-    if CONFIG_KEY in props:
-        return _cvrkd_profile(props, source, shapes)
+    ours = {key: value for key, value in props.items() if key.startswith((PREFIX, *LEGACY_PREFIXES))}
+    if read_fields(props).get("kind") == "cvrkd":
+        return _cvrkd_profile(props, source, shapes, ours)
     info = ExportedModelInfo.from_props(props, source)
-    return GraphProfile(info.model, info.precision, shapes.shapes(info.inputs.height),
-                        {key: value for key, value in props.items() if key.startswith(ENCODER_PREFIX)})
+    return GraphProfile(info.model, info.precision, shapes.shapes(info.inputs.height), ours)
 
 
-def _cvrkd_profile(props: dict[str, str], source: str, shapes: ShapeRange) -> GraphProfile:
+def _cvrkd_profile(props: dict[str, str], source: str, shapes: ShapeRange, ours: dict[str, str]) -> GraphProfile:
     info = GraphInfo.from_props(props, source)
     config = info.config
     if shapes.size is not None:
@@ -77,8 +75,7 @@ def _cvrkd_profile(props: dict[str, str], source: str, shapes: ShapeRange) -> Gr
     else:
         def shape(batch: int) -> list[int]:
             return [batch, config.mixer_input_dim, config.grid, config.grid]
-    _, inputs, _ = GRAPHS[info.graph]
+    inputs, _ = GRAPHS[info.graph]
     input_shapes = {name: {key: shape(batch) for key, batch in zip(KEYS, shapes.batch)} for name in inputs}
     # The exporter writes float32 graphs only.
-    return GraphProfile(f"cvrkd-{info.role}", "fp32", input_shapes,
-                        {key: value for key, value in props.items() if key.startswith(CVRKD_PREFIX)})
+    return GraphProfile(f"cvrkd-{info.role}", "fp32", input_shapes, ours)

@@ -13,17 +13,18 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from arniqa_edge.backends import Backend
 from arniqa_edge.regressor import LinearRegressor, ScoreScale
 
 
-class ContentBackend:
+class ContentBackend(Backend):
     """A CPU backend whose features are each image's mean preprocessed pixel, repeated."""
 
     name = "onnxruntime"
     device = "cpu"
     feature_dim = 1280
 
-    def encode_pair(self, full, half):
+    def _run(self, full, half):
         means = full.reshape(full.shape[0], -1).mean(axis=1, keepdims=True)
         return np.repeat(means, 2 * self.feature_dim, axis=1).astype(np.float32)
 

@@ -70,9 +70,9 @@ def tiny_student(path, crop_size: int) -> Path:
     """An untrained student with small heads (backend parity needs no training), saved as training saves it."""
     import torch
 
-    from arniqa_edge.reference.config import CVRKDConfig
-    from arniqa_edge.reference.network import CVRKDNet
-    from arniqa_edge.reference.weights import save_cvrkd
+    from arniqa_edge.cvrkd.config import CVRKDConfig
+    from arniqa_edge.cvrkd.network import CVRKDNet
+    from arniqa_edge.cvrkd.weights import save_cvrkd
 
     torch.manual_seed(0)
     config = CVRKDConfig(crops=2, crop_size=crop_size, level_channels=8, mixer_dim=32, lq_depth=2, diff_depth=3)
@@ -83,7 +83,7 @@ def exported_student(tmp_path_factory) -> dict[str, Path]:
     """{"dir", "weights", "maps", "score"}: a tiny 224 px student and its graphs, side by side in one folder."""
     if not _EXPORTED:
         pytest.importorskip("onnxruntime")
-        from training.cvrkd.export import export_cvrkd_onnx
+        from export.cvrkd import export_cvrkd_onnx
 
         folder = tmp_path_factory.mktemp("cvrkd-onnx")
         # 224 px: every backbone level (56, 28, 14, 7) is a multiple of the 7 x 7 grid, as the exporter needs.

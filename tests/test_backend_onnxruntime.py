@@ -120,3 +120,46 @@ def test_scores_with_an_onnx_file_and_no_torch(exports, blur_regressor, images, 
     assert result.returncode == 0, result.stderr
     assert "backend auto: using onnxruntime fp32 on cpu" in result.stderr
     assert '"score"' in result.stdout
+
+
+def test_auto_on_a_cpu_takes_the_fastest_correct_file_never_a_slower_precision(exports, lite0_imagenet_weights,
+                                                                              tmp_path, caplog):
+    """Beside the weights: <stem>.int8.onnx when made for the CPU (U8S8, ~3x FP32), else <stem>.onnx (FP32);
+    never FP16 or TensorRT's INT8 layout, which onnxruntime's CPU provider runs 3-5x slower than FP32."""
+    weights = tmp_path / "lite0.safetensors"
+    shutil.copyfile(lite0_imagenet_weights, weights)
+    shutil.copyfile(exports["fp16"], tmp_path / "lite0.fp16.onnx")
+    assert create_backend("auto", LITE0, weights, device="cpu").name == "torch"  # not the slower FP16 export
+    shutil.copyfile(exports["int8"], tmp_path / "lite0.int8.onnx")  # laid out for TensorRT
+    assert create_backend("auto", LITE0, weights, device="cpu").name == "torch"
+    shutil.copyfile(exports["fp32"], tmp_path / "lite0.onnx")
+    with caplog.at_level("INFO", logger="arniqa_edge.backends"):
+        backend = create_backend("auto", LITE0, weights, device="cpu")
+    assert (backend.name, backend.precision) == ("onnxruntime", "fp32")
+    assert "file lite0.onnx, fp32" in caplog.text
+    shutil.copyfile(exports["int8-cpu"], tmp_path / "lite0.int8.onnx")  # laid out for the CPU
+    caplog.clear()
+    for named in (weights, tmp_path / "lite0.onnx", tmp_path / "lite0.fp16.onnx"):
+        with caplog.at_level("INFO", logger="arniqa_edge.backends"):
+            backend = create_backend("auto", LITE0, named, device="cpu")
+        assert "int8 for cpu" in backend.describe() and "file lite0.int8.onnx, int8" in caplog.text, named
+    # Named with its backend, a file runs exactly as given.
+    assert create_backend("onnxruntime", LITE0, tmp_path / "lite0.onnx", device="cpu").precision == "fp32"
+    assert create_backend("onnxruntime", LITE0, tmp_path / "lite0.fp16.onnx", device="cpu").precision == "fp16"
+    # Alone, a GPU precision still runs on a CPU (with the warning) rather than nothing.
+    (tmp_path / "alone").mkdir()
+    shutil.copyfile(exports["fp16"], tmp_path / "alone" / "lite0.fp16.onnx")
+    assert create_backend("auto", LITE0, tmp_path / "alone" / "lite0.fp16.onnx", device="cpu").precision == "fp16"
+
+
+def test_auto_refuses_an_export_of_other_weights_beside_them(exports, lite0_imagenet_weights, tmp_path):
+    from safetensors.numpy import load_file, save_file
+    from safetensors import safe_open
+
+    with safe_open(str(lite0_imagenet_weights), framework="numpy") as f:
+        metadata = {**f.metadata(), "note": "retrained"}  # other bytes: another sha256
+    save_file(load_file(str(lite0_imagenet_weights)), str(tmp_path / "lite0.safetensors"), metadata=metadata)
+    shutil.copyfile(exports["fp32"], tmp_path / "lite0.onnx")
+    with pytest.raises(WeightsError, match="lite0.onnx was not exported from .*lite0.safetensors"):
+        create_backend("auto", LITE0, tmp_path / "lite0.safetensors", device="cpu")
+    assert create_backend("torch", LITE0, tmp_path / "lite0.safetensors", device="cpu").name == "torch"

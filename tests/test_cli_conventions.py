@@ -14,7 +14,7 @@ from arniqa_edge.cli_conventions import HelpFormatter, configure_logging, progre
 TOOLS = ["arniqa_edge.cli", "export.onnx", "export.quantize", "export.trt", "export.triton", "export.accuracy",
          "training.evaluate", "training.fit_regressor", "training.kadid_proxy", "training.carry",
          "training.init_weights", "training.cvrkd.cache", "training.cvrkd.train", "training.cvrkd.evaluate",
-         "training.cvrkd.export", "benchmarks.__main__"]
+         "export.cvrkd", "benchmarks.__main__"]
 
 
 def _tool(name):
@@ -64,7 +64,7 @@ def _parse(name, argv):
     ("training.cvrkd.train", ["teacher", "--data", "d", "{option}", "runs/x"], "out"),
     ("training.cvrkd.cache", ["train", "--data", "d", "--init", "imagenet", "{option}", "runs/x"], "out"),
     ("training.cvrkd.evaluate", ["m.safetensors", "--content", "c", "{option}", "runs/x"], "out"),
-    ("training.cvrkd.export", ["m.safetensors", "{option}", "runs/x"], "out"),
+    ("export.cvrkd", ["m.safetensors", "{option}", "runs/x"], "out"),
     ("training.evaluate", ["proxy", "{option}", "runs/x"], "out"),
     ("training.kadid_proxy", ["build", "--content", "c", "{option}", "runs/x"], "out"),
     ("training.carry", ["{option}", "runs/x"], "out"),
@@ -96,7 +96,7 @@ def test_triton_repository_is_a_deprecated_alias_of_output(capsys):
     ("export.quantize", ["--precision", "fp16", "-o", "out.onnx"]),
     ("export.trt", ["--precision", "fp16", "-o", "out.engine"]),
     ("export.triton", ["-o", "repo", "--name", "n"]),
-    ("training.cvrkd.export", ["-o", "graphs"]),
+    ("export.cvrkd", ["-o", "graphs"]),
 ])
 def test_model_file_as_weights_or_as_the_older_positional(name, rest, capsys):
     assert _parse(name, ["model.onnx", *rest]).weights == Path("model.onnx")

@@ -109,11 +109,11 @@ def test_ctrl_c_with_sort_writes_the_rows_scored_so_far_sorted(shots, model_args
     class Interrupted(ContentBackend):
         calls = 0
 
-        def encode_pair(self, full, half):
+        def _run(self, full, half):
             Interrupted.calls += 1
             if Interrupted.calls == 3:
                 raise KeyboardInterrupt
-            return super().encode_pair(full, half)
+            return super()._run(full, half)
 
     monkeypatch.setattr("arniqa_edge.features.create_backend", lambda *args, **kwargs: Interrupted())
     code = main([shots[name] for name in "bcad"] + model_args + ["--json", "--sort", "score", "--batch-size", "1"])

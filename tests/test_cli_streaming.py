@@ -11,11 +11,12 @@ import cv2
 import numpy as np
 import pytest
 
+from arniqa_edge.backends import Backend
 from arniqa_edge.cli import main
 from arniqa_edge.regressor import LinearRegressor, ScoreScale
 
 
-class InterruptingBackend:
+class InterruptingBackend(Backend):
     """A CPU backend stand-in that is interrupted (Ctrl-C) on call number `interrupt_on`."""
 
     name = "onnxruntime"
@@ -26,7 +27,7 @@ class InterruptingBackend:
         self.calls = 0
         self.interrupt_on = interrupt_on
 
-    def encode_pair(self, full, half):
+    def _run(self, full, half):
         self.calls += 1
         if self.calls == self.interrupt_on:
             raise KeyboardInterrupt

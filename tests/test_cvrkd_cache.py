@@ -9,7 +9,7 @@ pytest.importorskip("timm")
 from conftest import SHARED_DATA  # noqa: E402
 from cvrkd_fixtures import LABELS, small_content  # noqa: E402
 
-from arniqa_edge.reference.config import CVRKDConfig  # noqa: E402
+from arniqa_edge.cvrkd.config import CVRKDConfig  # noqa: E402
 from training.cvrkd import cache as cache_module  # noqa: E402
 from training.cvrkd import train  # noqa: E402
 from training.cvrkd.cached import CachedTriplets, cached_forward, predict_cached  # noqa: E402
@@ -94,7 +94,7 @@ def test_cached_training_runs_resumes_and_evaluates(content, backbone, tmp_path)
     # grid 2 is not a command-line option: the architecture of CONFIG must match the cache
     assert train.main(["teacher", *arch, *common, "--steps", "3", "-o", str(tmp_path / "t")]) == 2
     net = build_cvrkd(CONFIG, str(backbone))
-    from arniqa_edge.reference.weights import save_cvrkd
+    from arniqa_edge.cvrkd.weights import save_cvrkd
 
     teacher_file = save_cvrkd(net, tmp_path / "teacher.safetensors", "teacher")
     out = tmp_path / "student"

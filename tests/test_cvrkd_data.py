@@ -53,7 +53,7 @@ def test_triplets_pair_aligned_and_other_content_references():
 def test_normalisation_on_the_device_matches_inference():
     import torch
 
-    from arniqa_edge.reference.crops import normalize_crops
+    from arniqa_edge.cvrkd.crops import normalize_crops
     from training.cvrkd.data import normalize_on_device
 
     crops = np.random.default_rng(0).integers(0, 256, (2, 3, 16, 16, 3), dtype=np.uint8)
@@ -87,7 +87,7 @@ def test_triplets_refuse_content_smaller_than_a_crop():
 def test_evaluation_batches_use_the_inference_grid_and_cyclic_references():
     import torch
 
-    from arniqa_edge.reference.crops import grid_crops
+    from arniqa_edge.cvrkd.crops import grid_crops
     from training.cvrkd.data import evaluation_batches, evaluation_items
 
     content = flat_content()
@@ -101,7 +101,7 @@ def test_evaluation_batches_use_the_inference_grid_and_cyclic_references():
 
 
 def test_crop_grid_follows_the_aspect_ratio_and_covers_the_frame():
-    from arniqa_edge.reference.crops import fit_short_side, grid_origins, grid_shape
+    from arniqa_edge.cvrkd.crops import fit_short_side, grid_origins, grid_shape
 
     assert grid_shape(720, 1280, 10) == (2, 5)
     assert grid_shape(1280, 720, 10) == (5, 2)

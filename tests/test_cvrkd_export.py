@@ -18,8 +18,8 @@ def exported(tmp_path_factory):
 def test_onnxruntime_matches_torch_at_any_batch(exported, batch):
     import torch
 
-    from arniqa_edge.reference.weights import load_cvrkd
-    from training.cvrkd.export import onnx_score
+    from arniqa_edge.cvrkd.weights import load_cvrkd
+    from export.cvrkd import onnx_score
 
     student, (maps_path, score_path) = exported
     net, _ = load_cvrkd(student)
@@ -39,20 +39,30 @@ def test_graphs_carry_the_configuration_and_their_source(exported):
 
     import onnx
 
-    from arniqa_edge.reference.weights import read_cvrkd_metadata
+    from arniqa_edge.cvrkd.weights import read_cvrkd_metadata
 
     student, paths = exported
     for path, graph in zip(paths, ("maps", "score")):
         props = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
-        assert props["cvrkd_config"] == read_cvrkd_metadata(student)["config"]
-        assert props["cvrkd_role"] == "student" and props["cvrkd_graph"] == graph
-        assert props["cvrkd_weights_sha256"] == hashlib.sha256(student.read_bytes()).hexdigest()
+        # The one metadata scheme of every export, kind "cvrkd".
+        assert props["arniqa.format"] == "arniqa_edge.onnx.v1" and props["arniqa.kind"] == "cvrkd"
+        assert props["arniqa.config"] == read_cvrkd_metadata(student)["config"]
+        assert props["arniqa.role"] == "student" and props["arniqa.graph"] == graph
+        assert props["arniqa.weights_sha256"] == hashlib.sha256(student.read_bytes()).hexdigest()
 
 
 def test_crop_sizes_the_exporter_cannot_pool_are_refused(tmp_path, capsys):
     from cvrkd_fixtures import tiny_student
-    from training.cvrkd.export import main
+    from export.cvrkd import main
 
     student = tiny_student(tmp_path / "student.safetensors", crop_size=64)
     assert main([str(student), "-o", str(tmp_path / "onnx")]) == 2
     assert "levels are [16, 8, 4, 2] px" in capsys.readouterr().err
+
+
+def test_the_old_command_forwards_to_export_cvrkd():
+    import export.cvrkd
+    import training.cvrkd.export
+
+    assert training.cvrkd.export.main is export.cvrkd.main
+    assert export.cvrkd.build_parser().prog == "python -m export.cvrkd"

@@ -6,7 +6,7 @@ pytestmark = pytest.mark.skipif(not has_torch(), reason="needs torch and timm")
 
 
 def tiny_config(**changes):
-    from arniqa_edge.reference.config import CVRKDConfig
+    from arniqa_edge.cvrkd.config import CVRKDConfig
 
     values = dict(crops=2, crop_size=64, level_channels=8, mixer_dim=32, lq_depth=2, diff_depth=3)
     return CVRKDConfig(**{**values, **changes})
@@ -16,7 +16,7 @@ def tiny_config(**changes):
 def tiny_net():
     import torch
 
-    from arniqa_edge.reference.network import CVRKDNet
+    from arniqa_edge.cvrkd.network import CVRKDNet
 
     torch.manual_seed(0)
     return CVRKDNet(tiny_config())
@@ -25,7 +25,7 @@ def tiny_net():
 def test_forward_shapes_at_the_papers_crop_size():
     import torch
 
-    from arniqa_edge.reference.network import CVRKDNet
+    from arniqa_edge.cvrkd.network import CVRKDNet
 
     net = CVRKDNet(tiny_config(crop_size=224)).eval()
     lq, hq = torch.randn(2, 2, 3, 224, 224), torch.randn(2, 2, 3, 224, 224)
@@ -110,7 +110,7 @@ def test_distillation_loss_targets_the_last_difference_blocks(tiny_net):
 
 def test_config_round_trips_through_json_and_rejects_unknown_keys():
     from arniqa_edge.errors import WeightsError
-    from arniqa_edge.reference.config import CVRKDConfig
+    from arniqa_edge.cvrkd.config import CVRKDConfig
 
     config = tiny_config()
     assert CVRKDConfig.from_json(config.to_json()) == config

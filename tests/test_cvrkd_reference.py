@@ -18,7 +18,7 @@ def student(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def scorer(student):
-    from arniqa_edge.reference import ReferenceScorer
+    from arniqa_edge.cvrkd import ReferenceScorer
 
     return ReferenceScorer(student, device="cpu")
 
@@ -56,7 +56,7 @@ def test_prepared_references_and_every_input_kind_agree(scorer, images):
 def test_scores_match_the_network_on_grid_crops(scorer, images):
     import torch
 
-    from arniqa_edge.reference.crops import grid_crops
+    from arniqa_edge.cvrkd.crops import grid_crops
 
     image, reference = images[:2]
     config = scorer.config
@@ -88,14 +88,14 @@ def test_clear_errors_for_missing_and_bad_references(scorer, images, tmp_path):
 
 def test_bad_weights_files_are_refused(tmp_path, lite0_imagenet_weights):
     from arniqa_edge.errors import WeightsError
-    from arniqa_edge.reference import ReferenceScorer
+    from arniqa_edge.cvrkd import ReferenceScorer
 
     with pytest.raises(WeightsError, match="not found"):
         ReferenceScorer(tmp_path / "missing.safetensors")
     (tmp_path / "garbage.safetensors").write_bytes(b"garbage")
-    with pytest.raises(WeightsError, match="not a safetensors"):
+    with pytest.raises(WeightsError, match="does not read as safetensors"):
         ReferenceScorer(tmp_path / "garbage.safetensors")
-    with pytest.raises(WeightsError, match="not a CVRKD weights file"):
+    with pytest.raises(WeightsError, match="not an arniqa_edge CVRKD weights file"):
         ReferenceScorer(lite0_imagenet_weights)  # an ARNIQA encoder
 
 
@@ -142,7 +142,7 @@ def test_cli_without_torch_says_what_to_install(student, images):
 
 
 def test_float16_weights_load_and_score_like_float32(scorer, images, tmp_path):
-    from arniqa_edge.reference import ReferenceScorer, read_cvrkd_metadata, save_cvrkd
+    from arniqa_edge.cvrkd import ReferenceScorer, read_cvrkd_metadata, save_cvrkd
 
     half = save_cvrkd(scorer.engine.net, tmp_path / "half.safetensors", "student", half=True)
     assert read_cvrkd_metadata(half)["dtype"] == "float16"

@@ -21,7 +21,7 @@ def read_log(model_path):
 
 
 def test_teacher_and_students_save_weights_with_their_configuration(runs):
-    from arniqa_edge.reference.weights import load_cvrkd, read_cvrkd_metadata
+    from arniqa_edge.cvrkd.weights import load_cvrkd, read_cvrkd_metadata
 
     teacher = read_cvrkd_metadata(runs["teacher"])
     assert teacher["role"] == "teacher" and teacher["distilled"] == "False" and teacher["steps"] == "3"

@@ -81,3 +81,31 @@ def test_wrong_folder_names_the_first_image(tmp_path):
 def test_unknown_dataset():
     with pytest.raises(ValueError, match="kadid10k"):
         read_labels("flickr")
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_each_scale_fits_its_label_file(name):
+    """The one dataset table against the real labels: the labels fill most of the scale and stay (nearly) in it.
+
+    Two tables used to disagree (KonIQ 1..100 vs 1..5), so `fit_regressor --dataset koniq10k` mapped the
+    shipped KonIQ labels, 1.1..4.3, to under 3.3% of [0, 1]. LIVE's realigned DMOS reach -2.6..111.8.
+    """
+    from arniqa_edge.regressor import DATASET_SCALES
+
+    scale = DATASET_SCALES[name]
+    assert scale == DATASETS[name].scale
+    scores = read_labels(name).scores
+    span = scale.high - scale.low
+    assert (scores.max() - scores.min()) / span > 0.5, (name, scale, scores.min(), scores.max())
+    assert max(scale.low - scores.min(), scores.max() - scale.high, 0) / span < 0.15, (name, scale)
+
+
+def test_fit_regressor_dataset_scale_is_that_of_the_label_file():
+    from arniqa_edge.models.official import read_official_regressor  # noqa: F401 - uses the released ranges
+    from arniqa_edge.datasets import DATASETS as ALL
+    from arniqa_edge.regressor import DATASET_SCALES, ScoreScale
+
+    assert DATASET_SCALES["koniq10k"] == ScoreScale(1, 5)
+    # ARNIQA's released KonIQ regressor was fitted on the 1..100 MOS: it keeps the range it was released with.
+    assert ALL["koniq10k"].released_scale == ScoreScale(1, 100)
+    assert set(DATASETS) < set(DATASET_SCALES) == set(ALL)

@@ -13,7 +13,7 @@ from arniqa_edge.camera import cli as camera_cli
 from arniqa_edge.camera.alerts import LOW_QUALITY, LOW_REFERENCE_QUALITY
 from arniqa_edge.camera.events import EventLog
 from arniqa_edge.errors import InputImageError
-from arniqa_edge.golden import reference_images
+from arniqa_edge.cvrkd.golden import reference_images
 from arniqa_edge.sources import Backoff, ReconnectingSource
 from arniqa_edge.video import VideoReader
 from arniqa_edge.video import cli as video_cli
@@ -101,7 +101,7 @@ def test_video_scores_every_frame_against_the_references(clip, student, golden_d
     assert len(list(VideoReader(str(tmp_path / "clip.annotated.avi")))) == 8
 
     # The pipeline scores the decoded BGR frame, as the API does.
-    from arniqa_edge.golden import GoldenReferences
+    from arniqa_edge.cvrkd.golden import GoldenReferences
 
     golden = GoldenReferences.open(student, golden_dir, device="cpu")
     first = next(iter(VideoReader(str(clip)))).image
@@ -112,7 +112,7 @@ def test_video_scores_every_frame_against_the_references(clip, student, golden_d
 def test_video_reference_model_can_be_the_exported_graphs(clip, golden_dir, nr_args, tmp_path, tmp_path_factory):
     from cvrkd_fixtures import exported_student
 
-    from arniqa_edge.golden import GoldenReferences
+    from arniqa_edge.cvrkd.golden import GoldenReferences
 
     exported = exported_student(tmp_path_factory)
     auto = [arg for arg in nr_args if arg not in ("--backend", "torch")]  # each model picks its own backend
@@ -180,7 +180,7 @@ def test_reference_needs_its_own_smoother():
 @needs_torch
 def test_camera_loop_exports_and_records_the_reference_score(student, golden_dir, tmp_path):
     from arniqa_edge.camera.metrics import QaMetrics
-    from arniqa_edge.golden import GoldenReferences
+    from arniqa_edge.cvrkd.golden import GoldenReferences
 
     golden = GoldenReferences.open(student, golden_dir, device="cpu")
     alerts = AlertSet(AlertConfig(low=0.4, raise_after=0.0, frozen_after=0, blank_after=0))

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
+from arniqa_edge.backends import Backend
 from arniqa_edge.cli import main
 from arniqa_edge.errors import InsufficientMemoryError
 from arniqa_edge.memory import (
@@ -92,7 +93,7 @@ def test_allocation_failures_are_translated_and_other_errors_are_not():
             raise RuntimeError("shape mismatch")
 
 
-class RecordingBackend:
+class RecordingBackend(Backend):
     """Stands in for a backend on the CPU: records batch sizes; fails allocations over `fail_over` pixels."""
 
     name = "onnxruntime"
@@ -103,7 +104,7 @@ class RecordingBackend:
         self.calls = []
         self.fail_over, self.failure = fail_over, failure
 
-    def encode_pair(self, full, half):
+    def _run(self, full, half):
         self.calls.append(full.shape)
         if self.fail_over is not None and full.shape[2] * full.shape[3] > self.fail_over:
             raise self.failure

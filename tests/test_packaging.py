@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import arniqa_edge
-from arniqa_edge.backends import onnxruntime_backend
+from arniqa_edge.backends import onnxruntime_session
 from arniqa_edge.models.shipped import WEIGHTS_DIR
 from conftest import ROOT
 
@@ -123,18 +123,18 @@ class _Session:
 
 
 def test_the_provider_in_use_is_logged_and_a_cpu_fallback_is_a_warning(caplog):
-    with caplog.at_level(logging.INFO, logger=onnxruntime_backend.__name__):
-        assert onnxruntime_backend.report_providers(_Session(["CPUExecutionProvider"]), "cpu", Path("a.onnx")) == "cpu"
+    with caplog.at_level(logging.INFO, logger=onnxruntime_session.__name__):
+        assert onnxruntime_session.report_providers(_Session(["CPUExecutionProvider"]), "cpu", Path("a.onnx")) == "cpu"
         assert [r.levelno for r in caplog.records] == [logging.INFO]
         assert "a.onnx runs on cpu with CPUExecutionProvider" in caplog.text
         caplog.clear()
         # onnxruntime-gpu without its CUDA libraries starts a CPU session: the device is "cpu", with a warning.
-        device = onnxruntime_backend.report_providers(_Session(["CPUExecutionProvider"]), "cuda:0", Path("a.onnx"))
+        device = onnxruntime_session.report_providers(_Session(["CPUExecutionProvider"]), "cuda:0", Path("a.onnx"))
         assert device == "cpu"
         assert [r.levelno for r in caplog.records] == [logging.WARNING, logging.INFO]
         caplog.clear()
         used = ["CUDAExecutionProvider", "CPUExecutionProvider"]
-        assert onnxruntime_backend.report_providers(_Session(used), "cuda:0", Path("a.onnx")) == "cuda:0"
+        assert onnxruntime_session.report_providers(_Session(used), "cuda:0", Path("a.onnx")) == "cuda:0"
         assert "with CUDAExecutionProvider, CPUExecutionProvider" in caplog.text
 
 
@@ -145,13 +145,13 @@ def test_the_provider_in_use_is_logged_and_a_cpu_fallback_is_a_warning(caplog):
 ])
 def test_installation_checks(monkeypatch, caplog, installed, gpu_present, expected):
     pytest.importorskip("onnxruntime")
-    monkeypatch.setattr(onnxruntime_backend, "installed_distributions", lambda: installed)
-    monkeypatch.setattr(onnxruntime_backend, "nvidia_gpu_present", lambda: gpu_present)
-    monkeypatch.setattr(onnxruntime_backend, "_warned", set())
+    monkeypatch.setattr(onnxruntime_session, "installed_distributions", lambda: installed)
+    monkeypatch.setattr(onnxruntime_session, "nvidia_gpu_present", lambda: gpu_present)
+    monkeypatch.setattr(onnxruntime_session, "_warned", set())
     monkeypatch.setattr("onnxruntime.get_available_providers", lambda: ["CPUExecutionProvider"])
-    with caplog.at_level(logging.WARNING, logger=onnxruntime_backend.__name__):
-        onnxruntime_backend.check_installation()
-        onnxruntime_backend.check_installation()  # once per process
+    with caplog.at_level(logging.WARNING, logger=onnxruntime_session.__name__):
+        onnxruntime_session.check_installation()
+        onnxruntime_session.check_installation()  # once per process
     if expected is None:
         assert not caplog.records
     else:

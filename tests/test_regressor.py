@@ -9,7 +9,7 @@ def test_scale_maps_to_unit_interval_and_direction():
     mos = ScoreScale(1, 5)
     np.testing.assert_allclose(mos.to_unit(np.array([1, 3, 5, 9, -1])), [0, 0.5, 1, 1, 0])
     dmos = DATASET_SCALES["live"]
-    np.testing.assert_allclose(dmos.to_unit(np.array([1, 100])), [1, 0])
+    np.testing.assert_allclose(dmos.to_unit(np.array([0, 100])), [1, 0])
     with pytest.raises(ValueError):
         ScoreScale(5, 1)
 

@@ -35,3 +35,32 @@ def test_scoring_without_any_backend_says_what_to_install(tmp_path):
     assert result.returncode == 2, result.stderr
     assert "no inference backend is installed" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_tensorrt_backend_imports_and_refuses_a_missing_gpu_without_torch(tmp_path):
+    """The fastest Jetson path needs no torch: memory and streams are cuda-python's. Without a GPU (or without
+    TensorRT or cuda-python) opening an engine fails with a message that says so."""
+    result = _run(
+        "import importlib.util\n"
+        "from arniqa_edge.backends import create_backend, tensorrt_backend, tensorrt_graph, cuda_runtime\n"
+        "from arniqa_edge.backends.engine_sidecar import EngineSidecar\n"
+        "from arniqa_edge.backends.model_metadata import ExportedModelInfo, InputSpec\n"
+        "from arniqa_edge.errors import BackendUnavailableError\n"
+        "from arniqa_edge.models import get_model_config\n"
+        "config = get_model_config('arniqa-lite0')\n"
+        f"engine = __import__('pathlib').Path({str(tmp_path)!r}) / 'lite0.engine'\n"
+        "engine.write_bytes(b'serialized engine')\n"
+        "info = ExportedModelInfo('arniqa-lite0', 1280, ('features',), InputSpec.for_model(config))\n"
+        "EngineSidecar('arniqa-lite0', 'fp16', 'tensorrt_rtx', '1.0', None, '0' * 64, {}, info.to_props()).write(engine)\n"
+        "for open_it in (lambda: tensorrt_backend.TensorRTBackend(config, engine, device='cuda'),\n"
+        "                lambda: create_backend('tensorrt', config, engine)):\n"
+        "    try:\n"
+        "        open_it()\n"
+        "    except BackendUnavailableError as exc:\n"
+        "        print('refused:', exc)\n"
+        "assert not tensorrt_backend.tensorrt_usable()\n"
+        "assert [m for m in sys.modules if m.split('.')[0] in ('torch', 'timm') and sys.modules[m]] == []\n")
+    assert result.returncode == 0, result.stderr
+    refusals = result.stdout.splitlines()
+    assert len(refusals) == 2 and all("refused: backend 'tensorrt'" in line for line in refusals), refusals
+    assert all(("CUDA GPU" in line) or ("cuda-python" in line) for line in refusals)

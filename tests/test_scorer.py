@@ -119,7 +119,7 @@ def test_non_finite_features_are_refused_naming_the_weights(scorer, val_image, m
     from arniqa_edge.errors import NonFiniteOutputError
     from arniqa_edge.pipeline import Frame, score_frames
 
-    monkeypatch.setattr(scorer.backend, "encode", lambda batch: np.full((batch.shape[0], 1280), np.nan, np.float32))
+    monkeypatch.setattr(scorer.backend, "_run", lambda full, half: np.full((full.shape[0], 2560), np.nan, np.float32))
     with pytest.raises(NonFiniteOutputError, match=f"the encoder {lite0_imagenet_weights} gave NaN or infinite"):
         scorer.score(val_image)
     frames = [Frame(index, index / 25, val_image) for index in range(3)]

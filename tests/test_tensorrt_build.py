@@ -106,9 +106,9 @@ def test_cvrkd_graphs_build_with_a_range_per_input(trt, cvrkd_student, tmp_path,
     assert engine.stat().st_size > 100_000
     assert {name: shapes["max"] for name, shapes in sidecar.input_shapes.items()} == max_shapes
     assert sidecar.model == "cvrkd-student" and sidecar.precision == "fp32"
-    assert sidecar.onnx_metadata["cvrkd_graph"] == graph and "cvrkd_config" in sidecar.onnx_metadata
+    assert sidecar.onnx_metadata["arniqa.graph"] == graph and "arniqa.config" in sidecar.onnx_metadata
     assert EngineSidecar.read(engine) == sidecar
-    with pytest.raises(WeightsError, match="not exported by `python -m export.onnx`"):
+    with pytest.raises(WeightsError, match="is a CVRKD graph from python -m export.cvrkd, not a no-reference encoder"):
         sidecar.check(get_model_config("arniqa-lite0"), "tensorrt_rtx", sidecar.tensorrt_version, None, engine.name)
 
 

@@ -129,14 +129,14 @@ def test_non_finite_features_at_run_time_are_an_error_row(lite0_imagenet_weights
     """Weights that pass the load checks can still overflow (e.g. an fp16 export): the row says so, exit 1."""
     from arniqa_edge.backends.torch_backend import TorchBackend
 
-    real = TorchBackend.encode
+    real = TorchBackend._run
 
-    def overflowing(self, batch):
-        features = real(self, batch)
+    def overflowing(self, full, half):
+        features = real(self, full, half)
         features[:, 0] = np.inf
         return features
 
-    monkeypatch.setattr(TorchBackend, "encode", overflowing)
+    monkeypatch.setattr(TorchBackend, "_run", overflowing)
     code, out, err = _run([photo, "--weights", str(lite0_imagenet_weights), "--regressor", str(blur_regressor),
                            "--backend", "torch", "--json"], capsys)
     rows = json.loads(out, parse_constant=lambda constant: pytest.fail(f"{constant} in the JSON output"))

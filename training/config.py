@@ -121,6 +121,8 @@ class ReleaseConfig:
     weights_dtype: str = "fp16"
     #: package folder the release is copied to by --ship.
     ship_dir: str = "arniqa_edge/weights"
+    #: also make the INT8 export for CPUs (shipped only within INT8_SRCC_TOLERANCE of FP32's SRCC).
+    int8: bool = True
 
 
 @dataclass

@@ -17,8 +17,11 @@ Stages, each skipped when its output is already there for the current weights:
              alpha by grouped cross-validation -> <model>.regressor.safetensors
 6. evaluate  SRCC/PLCC overall and per distortion type on the val proxy
              -> <out>/release/evaluation.{json,md}
-7. ship      (--ship) copy the three files into release.ship_dir, where the package
-             looks for its default model.
+7. int8      (release.int8) the INT8 export for CPUs (`export.quantize --target cpu`),
+             calibrated on train photos and their distortions; kept only when its
+             val-proxy SRCC (same regressor) is within INT8_SRCC_TOLERANCE of FP32's.
+8. ship      (--ship) copy the files into release.ship_dir, where the package looks
+             for its default model.
 
 Features are computed with onnxruntime from the exported graph: what the runtime runs.
 """
@@ -43,6 +46,10 @@ log = logging.getLogger(__name__)
 
 RELEASE_DIR = "release"
 MANIFEST = "manifest.json"
+#: Largest loss of validation SRCC an INT8 export may cost to ship.
+INT8_SRCC_TOLERANCE = 0.01
+#: Calibration set of the INT8 export: train photos, each also with this many random distortions.
+INT8_CALIBRATION_PHOTOS, INT8_DISTORTIONS_PER_PHOTO = 32, 2
 
 
 def file_sha256(path: Path) -> str:
@@ -64,6 +71,7 @@ class Release:
         self.weights = self.folder / f"{self.model}.safetensors"
         self.onnx = self.folder / f"{self.model}.onnx"
         self.regressor = self.folder / f"{self.model}.regressor.safetensors"
+        self.int8 = self.folder / f"{self.model}.int8.onnx"
         self.evaluation = self.folder / "evaluation.json"
         self.proxies = Path(config.run.out) / "proxies"
         self._manifest_path = self.folder / MANIFEST
@@ -131,19 +139,22 @@ def proxy_rows(release: Release) -> tuple[list[dict], list[dict]]:
     return train, val
 
 
-def proxy_features(release: Release, rows: list[dict], name: str, weights_hash: str) -> np.ndarray:
-    """(N, 1, 2F) whole-image features of a proxy set from the ONNX export, cached per weights."""
+def proxy_features(release: Release, rows: list[dict], name: str, weights_hash: str,
+                   graph: Path | None = None) -> np.ndarray:
+    """(N, 1, 2F) whole-image features of a proxy set from an ONNX export (default: the FP32 one), cached."""
     from arniqa_edge.features import FeatureExtractor
     from arniqa_edge.models import get_model_config
 
     from .fit_regressor import extract_features
 
-    cache = release.folder / f"features-{name}-{weights_hash[:12]}.npy"
+    graph = graph or release.onnx
+    variant = "" if graph == release.onnx else f"-{graph.stem.split('.')[-1]}"
+    cache = release.folder / f"features-{name}{variant}-{weights_hash[:12]}.npy"
     if cache.exists():
         features = np.load(cache)
         if len(features) == len(rows):
             return features
-    extractor = FeatureExtractor(get_model_config(release.model), release.onnx, backend="onnxruntime",
+    extractor = FeatureExtractor(get_model_config(release.model), graph, backend="onnxruntime",
                                  device="cpu", batch_size=8)
     features = extract_features(extractor, [row["path"] for row in rows], desc=f"features {name}")[:, None, :]
     np.save(cache, features)
@@ -192,13 +203,42 @@ def release_evaluation(release: Release, val: list[dict], weights_hash: str) -> 
     return report
 
 
-def ship(release: Release) -> list[Path]:
+def release_int8(release: Release, val: list[dict], weights_hash: str, fp32_srcc: float) -> dict:
+    """The CPU INT8 export and its validation SRCC; the file is removed unless it is within tolerance."""
+    from arniqa_edge.models import get_model_config
+    from arniqa_edge.regressor import LinearRegressor
+    from export.calibration import CalibrationReader, degraded_frames
+    from export.images import list_images
+    from export.quantize import to_int8
+
+    from .protocols import correlations
+
+    if not (release.done("int8", weights_hash) and release.int8.exists()):
+        photos = list_images(Path(release.config.release.train_content), INT8_CALIBRATION_PHOTOS)
+        frames = degraded_frames(photos, INT8_DISTORTIONS_PER_PHOTO, 320, 240, seed=0)
+        to_int8(release.onnx, release.int8, CalibrationReader(frames, get_model_config(release.model)), target="cpu")
+        release.mark("int8", weights_hash)
+    regressor = LinearRegressor.load(release.regressor)
+    features = proxy_features(release, val, "val", weights_hash, graph=release.int8)[:, 0, :]
+    srcc = correlations(regressor.predict_raw(features), np.array([float(r["score"]) for r in val])).srcc
+    kept = fp32_srcc - srcc <= INT8_SRCC_TOLERANCE
+    if not kept:
+        log.warning("INT8 export costs %.4f SRCC (%.4f vs %.4f), more than %.2f: not shipped", fp32_srcc - srcc,
+                    srcc, fp32_srcc, INT8_SRCC_TOLERANCE)
+    return {"srcc": srcc, "srcc_fp32": fp32_srcc, "tolerance": INT8_SRCC_TOLERANCE, "shipped": kept,
+            "calibration": f"{INT8_CALIBRATION_PHOTOS} train photos + {INT8_DISTORTIONS_PER_PHOTO} distortions each"}
+
+
+def ship(release: Release, with_int8: bool) -> list[Path]:
     target = Path(release.config.release.ship_dir)
     target.mkdir(parents=True, exist_ok=True)
     copied = []
-    for path in (release.weights, release.onnx, release.regressor):
+    for path in (release.weights, release.onnx, release.regressor, *([release.int8] if with_int8 else [])):
         shutil.copy2(path, target / path.name)
         copied.append(target / path.name)
+    stale = target / release.int8.name
+    if not with_int8 and stale.exists():
+        stale.unlink()  # an INT8 file of an earlier release no longer fits this one's regressor
     return copied
 
 
@@ -231,8 +271,13 @@ def run(config: PretrainConfig, command: str, ship_files: bool) -> int:
     overall = report["methods"][release.model]["overall"]
     print(f"validation proxy ({len(val_rows)} images of unseen content): SRCC {overall['srcc']:.4f}, "
           f"PLCC {overall['plcc']:.4f}  ->  {release.folder / 'evaluation.md'}")
+    int8 = release_int8(release, val_rows, weights_hash, overall["srcc"]) if config.release.int8 else None
+    if int8 is not None:
+        (release.folder / "int8.json").write_text(json.dumps(int8, indent=2) + "\n")
+        print(f"INT8 (CPU) export: SRCC {int8['srcc']:.4f} vs FP32 {int8['srcc_fp32']:.4f}: "
+              + ("shipped" if int8["shipped"] else "not shipped"))
     if ship_files:
-        for path in ship(release):
+        for path in ship(release, with_int8=bool(int8 and int8["shipped"])):
             print(f"shipped {path}")
     print(f"release stages took {(time.monotonic() - started) / 60:.1f} min in this invocation")
     return 0

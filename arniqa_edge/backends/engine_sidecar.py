@@ -37,8 +37,8 @@ class EngineSidecar:
     onnx_sha256: str
     #: per input name: {"min": shape, "opt": shape, "max": shape} of the optimization profile.
     input_shapes: dict[str, dict[str, list[int]]]
-    #: the ONNX file's own metadata_props: arniqa.* of an encoder (for the model/preprocessing check),
-    #: cvrkd_* of a CVRKD graph (whose engines no runtime runs yet; the check refuses them as encoders).
+    #: the ONNX file's own metadata_props (the one scheme of `model_metadata`: an encoder's or a CVRKD
+    #: graph's), checked by the runtime against what it is asked to run.
     onnx_metadata: dict[str, str] = field(default_factory=dict)
     dla_core: int | None = None
     format: str = FORMAT
@@ -66,8 +66,12 @@ class EngineSidecar:
         return ExportedModelInfo.from_props(self.onnx_metadata, source)
 
     def check(self, config: ModelConfig, builder: str, tensorrt_version: str, gpu: str | None, source: str) -> None:
-        """Raise WeightsError unless this engine fits `config` and the TensorRT and GPU at hand."""
+        """Raise WeightsError unless this engine is the encoder of `config` and fits the TensorRT and GPU at hand."""
         self.exported_info(source).check_fits(config, source)
+        self.check_runtime(builder, tensorrt_version, gpu, source)
+
+    def check_runtime(self, builder: str, tensorrt_version: str, gpu: str | None, source: str) -> None:
+        """Raise WeightsError unless this engine runs with the TensorRT and on the GPU at hand."""
         if builder != self.builder or tensorrt_version != self.tensorrt_version:
             raise WeightsError(f"{source} was built by {self.builder} {self.tensorrt_version}, this runtime has "
                                f"{builder} {tensorrt_version}: engines do not move between versions; rebuild it "

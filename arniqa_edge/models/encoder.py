@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import WeightsError
+from ..safetensors_files import read_safetensors
 from .registry import ModelConfig
 
 ENCODER_FORMAT = "arniqa_edge.encoder.v1"
@@ -61,7 +62,7 @@ def load_encoder(config: ModelConfig, path: str | os.PathLike) -> ARNIQAEncoder:
     """Build the encoder of `config` and load weights: ours (.safetensors) or the official ARNIQA.pth."""
     path = Path(path)
     if not path.is_file():
-        raise WeightsError(f"weights file not found: {path}")
+        raise WeightsError(f"encoder weights file not found: {path}")
     encoder = build_encoder(config)
     if path.suffix == ".safetensors":
         state = _read_our_weights(path, config)
@@ -96,16 +97,7 @@ def _check_tensors(state: dict[str, torch.Tensor], expected: dict[str, torch.Ten
 
 
 def _read_our_weights(path: Path, config: ModelConfig) -> dict[str, torch.Tensor]:
-    from safetensors import safe_open
-
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            meta = dict(f.metadata() or {})
-            state = {k: f.get_tensor(k) for k in f.keys()}
-    except Exception as exc:
-        raise WeightsError(f"{path}: not a safetensors weights file ({exc})") from None
-    if meta.get("format") != ENCODER_FORMAT:
-        raise WeightsError(f"{path}: not an arniqa_edge encoder file (format {meta.get('format')!r})")
+    meta, state = read_safetensors(path, "encoder weights", ENCODER_FORMAT, framework="pt")
     if meta.get("model") != config.name:
         raise WeightsError(f"{path}: weights of model {meta.get('model')!r}, but model {config.name!r} was asked "
                            f"for (pass --model {meta.get('model')})")
@@ -114,7 +106,4 @@ def _read_our_weights(path: Path, config: ModelConfig) -> dict[str, torch.Tensor
 
 def weights_metadata(path: str | os.PathLike) -> dict[str, str]:
     """Metadata of one of our weights files (which model it is for), without loading tensors."""
-    from safetensors import safe_open
-
-    with safe_open(str(path), framework="numpy") as f:
-        return dict(f.metadata() or {})
+    return read_safetensors(path, "encoder weights", tensors=False)[0]

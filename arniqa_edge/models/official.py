@@ -7,7 +7,7 @@
 - `regressor_<dataset>.pth`: a TorchScript module mapping the 4096 concatenated
   features to a score in the dataset's units. A linear one is converted to our
   numpy `LinearRegressor` (so any backend can use it); the score range and
-  direction come from `DATASET_SCALES`.
+  direction are those the release maps it with (`DatasetSpec.released_scale`).
 
 Nothing in either file is run: the encoder is read by
 `torch.load(weights_only=True)`, which rebuilds tensors only, and the regressor
@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import WeightsError
-from ..regressor import DATASET_SCALES, LinearRegressor
+from ..datasets import DATASETS
+from ..regressor import LinearRegressor
 from .registry import ModelConfig
 from .script_archive import ArchiveError, read_script_tensors
 
@@ -70,9 +71,9 @@ def read_official_regressor(path: str | Path, dataset: str | None = None) -> Lin
     if not path.is_file():
         raise WeightsError(f"regressor file not found: {path}")
     dataset = dataset or _dataset_from_name(path)
-    if dataset not in DATASET_SCALES:
+    if dataset not in DATASETS:
         raise WeightsError(f"{path}: cannot tell the regressor's dataset from its name; "
-                           f"pass one of {', '.join(DATASET_SCALES)}")
+                           f"pass one of {', '.join(DATASETS)}")
     try:
         params = read_script_tensors(path)
     except ArchiveError as exc:
@@ -88,7 +89,7 @@ def read_official_regressor(path: str | Path, dataset: str | None = None) -> Lin
     bias = float(biases[0].reshape(-1)[0]) if biases else 0.0
     if not (np.isfinite(weight).all() and np.isfinite(bias)):
         raise WeightsError(f"{path}: damaged regressor: its weights hold NaN or infinite values")
-    return LinearRegressor(weight, bias, DATASET_SCALES[dataset],
+    return LinearRegressor(weight, bias, DATASETS[dataset].released_scale,
                            {"dataset": dataset, "source": f"official ARNIQA regressor {path.name}"})
 
 

@@ -11,9 +11,10 @@ from .registry import ModelConfig
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 
 
-#: Forms a shipped encoder may take, in order of preference. The backends find the other
-#: forms beside the first under the same stem (arniqa_edge.backends.backend_file), so a
-#: package may ship the torch weights, the ONNX export, or both.
+#: Forms a shipped encoder may take, in order of preference. The backend selection finds the
+#: other forms beside the first under the same stem (arniqa_edge.backends.selection: e.g.
+#: <stem>.int8.onnx made for the CPU, which "auto" prefers there), so a package may ship the
+#: torch weights, the ONNX exports, or both.
 SHIPPED_ENCODER_SUFFIXES = (".safetensors", ".onnx")
 
 

@@ -1,16 +1,13 @@
-"""Quality against non-aligned references: CVRKD-IQA (AAAI 2022) inference.
+"""Deprecated name of `arniqa_edge.cvrkd` (scoring against golden frames with CVRKD-IQA).
 
-No-reference scoring (`arniqa_edge.Scorer`) judges a frame on its own; this
-package judges it against known-good frames of other content, e.g. golden frames
-of the same camera. The network runs on torch (its `.safetensors`, needs torch
-and timm) or on onnxruntime (its two exported graphs, no torch); importing this
-package needs neither.
+"reference" also names the oracle implementations (`preprocess/reference.py`), so
+the package is named after its method now. This alias keeps
+`from arniqa_edge.reference import ReferenceScorer` working for a release.
 """
 
-from .config import CVRKDConfig
-from .engine import REFERENCE_BACKENDS
-from .scorer import ReferencePrediction, ReferenceScorer, ReferenceSet
-from .weights import FORMAT, load_cvrkd, read_cvrkd_metadata, save_cvrkd
+import warnings
 
-__all__ = ["CVRKDConfig", "FORMAT", "REFERENCE_BACKENDS", "ReferencePrediction", "ReferenceScorer", "ReferenceSet",
-           "load_cvrkd", "read_cvrkd_metadata", "save_cvrkd"]
+from ..cvrkd import *  # noqa: F401,F403
+from ..cvrkd import __all__  # noqa: F401
+
+warnings.warn("arniqa_edge.reference is now arniqa_edge.cvrkd; import from there", DeprecationWarning, stacklevel=2)

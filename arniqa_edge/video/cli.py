@@ -47,7 +47,7 @@ from typing import Sequence
 from .. import __version__
 from ..cli_options import add_model_arguments, add_reference_arguments, open_golden_references, positive_int
 from ..errors import ArniqaEdgeError
-from ..golden import GoldenReferences
+from ..cvrkd.golden import GoldenReferences
 from ..redact import redact
 from ..scorer import Scorer
 from ..sources import source_kind

@@ -5,5 +5,5 @@
 - `train`: `python -m training.cvrkd.train teacher|student ...`;
 - `evaluate`: `python -m training.cvrkd.evaluate MODEL ...`, beside the NR scorer.
 
-The network lives in `arniqa_edge.reference`, which serves it at inference.
+The network lives in `arniqa_edge.cvrkd`, which serves it at inference.
 """

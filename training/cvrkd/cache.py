@@ -46,8 +46,8 @@ from tqdm import tqdm
 from arniqa_edge.cli_conventions import (HelpFormatter, add_output_argument, add_verbosity_arguments, configure_logging,
                                          progress_disable)
 from arniqa_edge.errors import ArniqaEdgeError
-from arniqa_edge.reference.config import CVRKDConfig
-from arniqa_edge.reference.crops import grid_origins, normalize_crops
+from arniqa_edge.cvrkd.config import CVRKDConfig
+from arniqa_edge.cvrkd.crops import grid_origins, normalize_crops
 
 from ..kadid_proxy import DEFAULT_LABELS
 from .data import (EvalItem, GradedDistortion, cut, distort, evaluation_items, graded_distortions, item_rng,

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from arniqa_edge.reference.network import CVRKDNet, CVRKDOutput
+from arniqa_edge.cvrkd.network import CVRKDNet, CVRKDOutput
 
 from ..protocols import Correlations, correlations
 from .cache import PoolCache

@@ -8,7 +8,7 @@ pristine Y != X (the NAR student's non-aligned reference).
 Crops: in training, LQ and FR crops share random positions (aligned, as the paper)
 and the NAR crops are drawn independently with random flips; in evaluation every
 image is cut into the deterministic grid that inference uses
-(`arniqa_edge.reference.crops`). Every random choice of sample i comes from a
+(`arniqa_edge.cvrkd.crops`). Every random choice of sample i comes from a
 generator seeded with (seed, i), so a run is reproducible with any number of
 DataLoader workers.
 """
@@ -24,7 +24,7 @@ import torch
 from torch.utils.data import Dataset
 
 from arniqa_edge.preprocess.spec import IMAGENET_MEAN, IMAGENET_STD
-from arniqa_edge.reference.crops import grid_crops
+from arniqa_edge.cvrkd.crops import grid_crops
 
 from ..degradation.images import to_uint8
 from ..degradation.reference import apply_distortion

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from arniqa_edge.cli_conventions import HelpFormatter, add_output_argument, add_verbosity_arguments, configure_logging
-from arniqa_edge.reference.weights import load_cvrkd
+from arniqa_edge.cvrkd.weights import load_cvrkd
 
 from ..kadid_proxy import DEFAULT_LABELS
 from ..protocols import Correlations, correlations

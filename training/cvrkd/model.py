@@ -1,6 +1,6 @@
 """Building CVRKD networks for training, and the losses that train them.
 
-The network itself lives in the runtime package (`arniqa_edge.reference.network`),
+The network itself lives in the runtime package (`arniqa_edge.cvrkd.network`),
 which inference loads without this module; here its frozen backbone gets its initial
 weights (ImageNet, or an ARNIQA encoder file).
 """
@@ -12,8 +12,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from arniqa_edge.reference.config import CVRKDConfig
-from arniqa_edge.reference.network import CVRKDNet, CVRKDOutput
+from arniqa_edge.cvrkd.config import CVRKDConfig
+from arniqa_edge.cvrkd.network import CVRKDNet, CVRKDOutput
 
 from ..imagenet_init import lite0_imagenet_state_dict
 

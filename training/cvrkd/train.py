@@ -44,8 +44,8 @@ from arniqa_edge.backends.torch_backend import resolve_torch_device
 from arniqa_edge.cli_conventions import (HelpFormatter, add_output_argument, add_verbosity_arguments, configure_logging,
                                          progress_disable)
 from arniqa_edge.errors import ArniqaEdgeError
-from arniqa_edge.reference.config import CVRKDConfig
-from arniqa_edge.reference.weights import load_cvrkd, save_cvrkd
+from arniqa_edge.cvrkd.config import CVRKDConfig
+from arniqa_edge.cvrkd.weights import load_cvrkd, save_cvrkd
 
 from ..kadid_proxy import DEFAULT_LABELS
 from .cache import PoolCache, file_sha256

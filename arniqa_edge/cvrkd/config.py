@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict, dataclass, fields
 
 from ..errors import WeightsError
+from ..score_scale import ScoreScale
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,11 @@ class CVRKDConfig:
             raise ValueError("levels must name at least one backbone stage")
         if not self.score_high > self.score_low:
             raise ValueError(f"score range must have high > low, got ({self.score_low}, {self.score_high})")
+
+    @property
+    def scale(self) -> ScoreScale:
+        """The training labels' range, which maps raw scores to [0, 1] (higher is better)."""
+        return ScoreScale(self.score_low, self.score_high)
 
     @property
     def mixer_input_dim(self) -> int:

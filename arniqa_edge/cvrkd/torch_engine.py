@@ -8,15 +8,17 @@ import numpy as np
 import torch
 
 from ..backends.torch_backend import resolve_torch_device
-from .engine import ReferenceEngine
+from .engine import CVRKDEngine
 from .weights import load_cvrkd
 
 
-class TorchEngine(ReferenceEngine):
+class TorchEngine(CVRKDEngine):
     name = "torch"
 
-    def __init__(self, weights: Path, device: str = "auto"):
+    def __init__(self, weights: Path, device: str = "auto", num_threads: int = 0):
         self._device = torch.device(resolve_torch_device(device))
+        if num_threads > 0:
+            torch.set_num_threads(num_threads)
         self.net, self.metadata = load_cvrkd(weights)
         self.net.to(self._device)
         self.config = self.net.config

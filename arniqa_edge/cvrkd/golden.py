@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputImageError
-from .imageio import IMAGE_SUFFIXES, read_image
+from ..errors import InputImageError
+from ..imageio import IMAGE_SUFFIXES, read_image
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def reference_images(directory: str | Path) -> list[Path]:
 class GoldenReferences:
     """A reference scorer and the references it encoded once."""
 
-    scorer: Any             #: arniqa_edge.reference.ReferenceScorer
+    scorer: Any             #: arniqa_edge.cvrkd.ReferenceScorer
     references: Any         #: its ReferenceSet of `paths`
     model: Path
     paths: list[Path]
@@ -65,7 +65,7 @@ class GoldenReferences:
              device: str = "auto") -> "GoldenReferences":
         """Check the directory's images, load the CVRKD student (.safetensors or .maps.onnx), encode them."""
         paths = reference_images(directory)  # before loading the model: a wrong directory fails fast
-        from .reference import ReferenceScorer
+        from .scorer import ReferenceScorer
 
         scorer = ReferenceScorer(model, backend=backend, device=device)
         references = scorer.prepare_references([str(p) for p in paths])

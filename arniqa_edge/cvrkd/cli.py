@@ -63,7 +63,7 @@ def _check_options(args: argparse.Namespace) -> None:
                               "score against)")
     if args.reference_model is None:
         raise WeightsError("--reference needs --reference-model PATH: a CVRKD student trained with python -m "
-                           "training.cvrkd.train (or its graphs from python -m training.cvrkd.export); no reference "
+                           "training.cvrkd.train (or its graphs from python -m export.cvrkd); no reference "
                            "model ships with arniqa-edge")
     from ..cli import build_parser
 

@@ -2,6 +2,7 @@
 
     scorer = ReferenceScorer("cvrkd-student.safetensors")         # torch
     scorer = ReferenceScorer("cvrkd-student.maps.onnx")           # onnxruntime, no torch needed
+    scorer = ReferenceScorer("cvrkd-student.maps.engine")         # TensorRT, no torch needed
     scorer.score("frame.jpg", references=["golden1.jpg", "golden2.jpg"])   # in [0, 1]
 
 The references need not show the same scene (CVRKD's non-aligned reference): for a
@@ -9,7 +10,8 @@ camera, a few known-good frames of it. The score is the mean over the references
 the network's prediction; image and references are each cut into the same
 deterministic grid of crops (`crops.grid_crops`). `prepare_references` encodes
 references once, for scoring many frames against the same golden set. The network
-runs on an engine (`engine.open_engine`): torch or onnxruntime, same API and scores.
+runs on an engine (`engine.open_engine`): torch, onnxruntime or TensorRT, same API
+and scores; raw scores map to [0, 1] with the network's `ScoreScale`.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ class ReferencePrediction:
 class ReferenceSet:
     """References encoded once by `ReferenceScorer.prepare_references`, for that scorer."""
 
-    #: (R, channels, grid, grid) maps: a torch.Tensor on the scorer's device (torch), a numpy array (onnxruntime)
+    #: (R, channels, grid, grid) maps: a torch.Tensor on the scorer's device (torch), else a numpy array
     maps: Any
     names: tuple[str, ...]   #: how each reference was given (path, or a description of an array)
 
@@ -48,10 +50,11 @@ class ReferenceScorer:
 
     Args:
         weights: the CVRKD model: a `.safetensors` file written by `python -m training.cvrkd.train`
-            (torch), or the graphs of `python -m training.cvrkd.export` (onnxruntime): `<stem>.maps.onnx`
-            (with `<stem>.score.onnx` beside it), their folder or their common stem.
+            (torch), or the graphs of `python -m export.cvrkd` (onnxruntime): `<stem>.maps.onnx`
+            (with `<stem>.score.onnx` beside it), or their engines from `python -m export.trt`
+            (TensorRT): `<stem>.maps.engine` and `<stem>.score.engine`; or their folder or common stem.
         backend: "auto" (the fastest form that runs here, among those named or lying beside; logged),
-            "torch" or "onnxruntime".
+            "tensorrt", "onnxruntime" or "torch".
         device: "auto", "cpu", "cuda" or "cuda:N".
         max_pixels: largest image decoded (a decompression-bomb guard).
     """
@@ -117,5 +120,4 @@ class ReferenceScorer:
         return np.stack(batch)
 
     def _to_unit(self, raw: float) -> float:
-        low, high = self.config.score_low, self.config.score_high
-        return float(np.clip((raw - low) / (high - low), 0.0, 1.0))
+        return float(self.config.scale.to_unit(raw))

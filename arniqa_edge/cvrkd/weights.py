@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from ..errors import WeightsError
+from ..safetensors_files import read_safetensors
 from .config import CVRKDConfig
 
 FORMAT = "arniqa_edge.cvrkd.v1"
@@ -44,35 +45,26 @@ def _stored(tensor, half: bool):
 
 def read_cvrkd_metadata(path: str | os.PathLike) -> dict[str, str]:
     """The metadata of a CVRKD weights file, checked, without reading the tensors."""
-    from safetensors import safe_open
-
-    path = Path(path)
-    if not path.is_file():
-        raise WeightsError(f"CVRKD weights file not found: {path}")
-    try:
-        with safe_open(str(path), framework="numpy") as f:
-            metadata = dict(f.metadata() or {})
-    except Exception as exc:
-        raise WeightsError(f"{path}: not a safetensors weights file ({exc})") from None
-    if metadata.get("format") != FORMAT:
-        raise WeightsError(f"{path}: not a CVRKD weights file (format {metadata.get('format')!r}, "
-                           f"expected {FORMAT!r})")
-    if metadata.get("role") not in ROLES:
-        raise WeightsError(f"{path}: unknown CVRKD role {metadata.get('role')!r}, expected one of {ROLES}")
-    return metadata
+    return _read(path, tensors=False)[0]
 
 
 def load_cvrkd(path: str | os.PathLike):
     """Build the network its metadata describes and load its weights; returns (net in eval mode, metadata)."""
-    from safetensors.torch import load_file
-
     from .network import CVRKDNet
 
-    metadata = read_cvrkd_metadata(path)
+    metadata, state = _read(path, tensors=True)
     net = CVRKDNet(CVRKDConfig.from_json(metadata.get("config")))
     # load_state_dict copies into the float32 parameters, so float16 files load as they are.
-    missing, unexpected = net.load_state_dict(load_file(str(path)), strict=False)
+    missing, unexpected = net.load_state_dict(state, strict=False)
     if missing or unexpected:
         raise WeightsError(f"{path}: does not fit its own configuration ({len(missing)} missing tensors, "
                            f"e.g. {missing[:3]}; {len(unexpected)} unexpected, e.g. {unexpected[:3]})")
     return net.eval(), metadata
+
+
+def _read(path: str | os.PathLike, tensors: bool) -> tuple[dict[str, str], dict]:
+    metadata, state = read_safetensors(path, "CVRKD weights", FORMAT, framework="pt" if tensors else "numpy",
+                                       tensors=tensors)
+    if metadata.get("role") not in ROLES:
+        raise WeightsError(f"{path}: unknown CVRKD role {metadata.get('role')!r}, expected one of {ROLES}")
+    return metadata, state
