@@ -25,6 +25,8 @@ $(VENV)/.installed: pyproject.toml CMakeLists.txt $(shell find csrc -type f 2>/d
 	touch $@
 
 test: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m pytest -q
 
 # --- demo: ImageNet-initialised lite0 encoder + ridge fitted on the KADID proxy -------------

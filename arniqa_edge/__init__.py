@@ -14,14 +14,25 @@ Importing this package needs numpy and OpenCV only; torch is imported by the
 torch backend when it is used.
 """
 
-from .errors import ArniqaEdgeError, BackendUnavailableError, InputImageError, WeightsError
-from .models import get_model_config, list_models
-from .features import PROTOCOLS, FeatureExtractor
-from .scorer import Prediction, Scorer
-from .metric import ArniqaMetric, create_metric
 from ._version import __version__
+from .errors import ArniqaEdgeError, BackendUnavailableError, InputImageError, WeightsError
+from .features import PROTOCOLS, FeatureExtractor
+from .metric import ArniqaMetric, create_metric
+from .models import get_model_config, list_models
+from .scorer import Prediction, Scorer
 
 __all__ = [
-    "ArniqaEdgeError", "ArniqaMetric", "BackendUnavailableError", "FeatureExtractor", "InputImageError", "PROTOCOLS",
-    "Prediction", "Scorer", "WeightsError", "__version__", "create_metric", "get_model_config", "list_models",
+    "ArniqaEdgeError",
+    "ArniqaMetric",
+    "BackendUnavailableError",
+    "FeatureExtractor",
+    "InputImageError",
+    "PROTOCOLS",
+    "Prediction",
+    "Scorer",
+    "WeightsError",
+    "__version__",
+    "create_metric",
+    "get_model_config",
+    "list_models",
 ]

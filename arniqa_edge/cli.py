@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from . import __version__
 from .cli_conventions import HelpFormatter, add_verbosity_arguments, configure_logging
@@ -31,8 +31,19 @@ from .imageio import read_image_and_warnings
 from .memory import allocation_failures_as
 from .scorer import Scorer
 
-__all__ = ["FIELDS", "build_parser", "fail_row", "main", "new_row", "print_rows", "problem_row", "score_files",
-           "score_inputs", "set_prediction", "write_rows"]
+__all__ = [
+    "FIELDS",
+    "build_parser",
+    "fail_row",
+    "main",
+    "new_row",
+    "print_rows",
+    "problem_row",
+    "score_files",
+    "score_inputs",
+    "set_prediction",
+    "write_rows",
+]
 
 log = logging.getLogger("arniqa_edge")
 
@@ -69,51 +80,85 @@ exit status:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m arniqa_edge", formatter_class=HelpFormatter, epilog=EPILOG,
+        prog="python -m arniqa_edge",
+        formatter_class=HelpFormatter,
+        epilog=EPILOG,
         description="Score the quality of images with ARNIQA: a number in [0, 1], higher is better.",
     )
-    parser.add_argument("images", nargs="*", metavar="IMAGE",
-                        help="image files (JPEG, PNG, WebP, BMP, TIFF, ...), folders, glob patterns, or - to read "
-                             "a list of paths from stdin")
-    parser.add_argument("-r", "--recursive", action="store_true",
-                        help="also score the images in the subfolders of the folders given")
-    parser.add_argument("--from-file", action="append", metavar="LIST",
-                        help="also score the paths listed in LIST, one a line (- for stdin); repeatable")
+    parser.add_argument(
+        "images",
+        nargs="*",
+        metavar="IMAGE",
+        help="image files (JPEG, PNG, WebP, BMP, TIFF, ...), folders, glob patterns, or - to read "
+        "a list of paths from stdin",
+    )
+    parser.add_argument(
+        "-r", "--recursive", action="store_true", help="also score the images in the subfolders of the folders given"
+    )
+    parser.add_argument(
+        "--from-file",
+        action="append",
+        metavar="LIST",
+        help="also score the paths listed in LIST, one a line (- for stdin); repeatable",
+    )
     fmt = parser.add_mutually_exclusive_group()
-    fmt.add_argument("--json", action="store_true",
-                     help="print a JSON array, one object per image: path, score, raw_score, error, warning "
-                          "(default: aligned text)")
-    fmt.add_argument("--jsonl", action="store_true",
-                     help="print JSON Lines: one object per image and line, as it is scored (default: aligned text)")
-    fmt.add_argument("--csv", action="store_true",
-                     help="print CSV with columns path,score,raw_score,error,warning (default: aligned text)")
+    fmt.add_argument(
+        "--json",
+        action="store_true",
+        help="print a JSON array, one object per image: path, score, raw_score, error, warning (default: aligned text)",
+    )
+    fmt.add_argument(
+        "--jsonl",
+        action="store_true",
+        help="print JSON Lines: one object per image and line, as it is scored (default: aligned text)",
+    )
+    fmt.add_argument(
+        "--csv",
+        action="store_true",
+        help="print CSV with columns path,score,raw_score,error,warning (default: aligned text)",
+    )
     report = parser.add_argument_group("sorting, summary and quality gate")
-    report.add_argument("--sort", choices=("name", "score"),
-                        help="write the rows sorted by path, or by score (lowest first, failed files last); the "
-                             "rows then all come at the end, once every image is scored (default: input order, "
-                             "each row as soon as it is scored)")
-    report.add_argument("--summary", action=argparse.BooleanOptionalAction,
-                        help="end with a summary on stderr: how many images were scored and failed, mean, min, "
-                             "percentiles, max, the worst files (default: on for text output, off for --json, "
-                             "--jsonl, --csv and with --quiet)")
-    report.add_argument("--worst", type=positive_int, default=5, metavar="N",
-                        help="files listed as the worst in the summary")
-    report.add_argument("--threshold", type=unit_score, metavar="T",
-                        help="quality gate: exit with status 3 when any image scores below T (in [0, 1]) "
-                             "(default: no gate)")
+    report.add_argument(
+        "--sort",
+        choices=("name", "score"),
+        help="write the rows sorted by path, or by score (lowest first, failed files last); the "
+        "rows then all come at the end, once every image is scored (default: input order, "
+        "each row as soon as it is scored)",
+    )
+    report.add_argument(
+        "--summary",
+        action=argparse.BooleanOptionalAction,
+        help="end with a summary on stderr: how many images were scored and failed, mean, min, "
+        "percentiles, max, the worst files (default: on for text output, off for --json, "
+        "--jsonl, --csv and with --quiet)",
+    )
+    report.add_argument(
+        "--worst", type=positive_int, default=5, metavar="N", help="files listed as the worst in the summary"
+    )
+    report.add_argument(
+        "--threshold",
+        type=unit_score,
+        metavar="T",
+        help="quality gate: exit with status 3 when any image scores below T (in [0, 1]) (default: no gate)",
+    )
     add_model_arguments(parser)
     parser.add_argument("--batch-size", type=positive_int, default=8, help="most images per backend call")
     add_batching_arguments(parser)
     reference = parser.add_argument_group(
-        "against references (CVRKD)", "score against high-quality images of any content, e.g. golden frames of "
-        "the same camera, instead of on the image alone; --backend and --device apply")
-    reference.add_argument("--reference", nargs="+", metavar="REF",
-                           help="the reference images (put the option after the images); needs --reference-model")
+        "against references (CVRKD)",
+        "score against high-quality images of any content, e.g. golden frames of "
+        "the same camera, instead of on the image alone; --backend and --device apply",
+    )
+    reference.add_argument(
+        "--reference",
+        nargs="+",
+        metavar="REF",
+        help="the reference images (put the option after the images); needs --reference-model",
+    )
     reference.add_argument("--reference-model", metavar="PATH", help=REFERENCE_MODEL_HELP)
     add_verbosity_arguments(parser, default="warning")
     # -v: the scorer's former way to see which backend and device run
-    parser.add_argument("-v", "--verbose", dest="log_level", action="store_const", const="info",
-                        help=argparse.SUPPRESS)
+    parser.add_argument("-v", "--verbose", dest="log_level", action="store_const", const="info", help=argparse.SUPPRESS)
     parser.add_argument("--version", action="version", version=f"arniqa-edge {__version__}")
     return parser
 
@@ -133,8 +178,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.images and not args.from_file:
-        parser.error("no images given: name files, folders or patterns, - to read a list from stdin, "
-                     "or --from-file LIST")
+        parser.error(
+            "no images given: name files, folders or patterns, - to read a list from stdin, or --from-file LIST"
+        )
     configure_logging(args, fmt="%(levelname)s %(name)s: %(message)s")
     try:
         try:
@@ -157,9 +203,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _score_images(args: argparse.Namespace, inputs: list) -> int:
     try:
-        scorer = Scorer(model=args.model, weights=args.weights, regressor=args.regressor, backend=args.backend,
-                        device=args.device, protocol=args.protocol, batch_size=args.batch_size,
-                        max_batch_pixels=args.max_batch_pixels, memory_budget=args.memory_budget)
+        scorer = Scorer(
+            model=args.model,
+            weights=args.weights,
+            regressor=args.regressor,
+            backend=args.backend,
+            device=args.device,
+            protocol=args.protocol,
+            batch_size=args.batch_size,
+            max_batch_pixels=args.max_batch_pixels,
+            memory_budget=args.memory_budget,
+        )
     except KeyboardInterrupt:
         print("error: interrupted while loading the model; nothing was scored", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -186,8 +240,7 @@ def write_rows(rows: Iterable[dict], args: argparse.Namespace, inputs: Sequence)
                 writer.write(row)
     except KeyboardInterrupt:
         _finish_despite_interrupts(writer, sort_rows(done, args.sort) if args.sort else [])
-        print(f"error: interrupted after {len(done)} of {len(inputs)} images (their rows are written)",
-              file=sys.stderr)
+        print(f"error: interrupted after {len(done)} of {len(inputs)} images (their rows are written)", file=sys.stderr)
         return EXIT_INTERRUPTED
     _finish_despite_interrupts(writer, sort_rows(done, args.sort) if args.sort else [])
 
@@ -196,8 +249,10 @@ def write_rows(rows: Iterable[dict], args: argparse.Namespace, inputs: Sequence)
         sys.stderr.write(format_summary(summarize(done, args.worst)))
     low = below_threshold(done, args.threshold) if args.threshold is not None else []
     if low:
-        print(f"threshold: {len(low)} of {len(done) - writer.failed} scored images are below {args.threshold:g}",
-              file=sys.stderr)
+        print(
+            f"threshold: {len(low)} of {len(done) - writer.failed} scored images are below {args.threshold:g}",
+            file=sys.stderr,
+        )
     return EXIT_FAILED_FILES if writer.failed else EXIT_BELOW_THRESHOLD if low else EXIT_OK
 
 
@@ -275,8 +330,9 @@ def _score_pending(scorer: Scorer, pending: list) -> Iterator[dict]:
 
 def _predict(scorer: Scorer, loaded: list) -> list:
     # Decoded files are all BGR (imageio.read_image), so one channel order fits the batch.
-    return scorer.predict_batch([image for _, image in loaded], channels="bgr",
-                                names=[row["path"] for row, _ in loaded])
+    return scorer.predict_batch(
+        [image for _, image in loaded], channels="bgr", names=[row["path"] for row, _ in loaded]
+    )
 
 
 def _finish_despite_interrupts(writer: RowWriter, rows: Sequence[dict]) -> None:

@@ -19,8 +19,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Sequence
 from pathlib import PurePath
-from typing import Sequence
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -45,8 +45,13 @@ class HelpFormatter(argparse.HelpFormatter):
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
         default = action.default
-        if (default is None or default is argparse.SUPPRESS or isinstance(default, bool) or action.nargs == 0
-                or "default" in text):
+        if (
+            default is None
+            or default is argparse.SUPPRESS
+            or isinstance(default, bool)
+            or action.nargs == 0
+            or "default" in text
+        ):
             return text
         return f"{text} (default: {_default_text(default)})"
 
@@ -62,11 +67,13 @@ def _default_text(value) -> str:
 def add_verbosity_arguments(parser: argparse.ArgumentParser, default: str = "info") -> None:
     """-q/--quiet and --log-level: how much a tool says on stderr besides its errors."""
     group = parser.add_argument_group("messages").add_mutually_exclusive_group()
-    group.add_argument("-q", "--quiet", action="store_true",
-                       help="only warnings and errors on stderr, no progress bars (same as --log-level warning, "
-                            "without the bars)")
-    group.add_argument("--log-level", choices=LOG_LEVELS, default=default,
-                       help="least severe messages shown on stderr")
+    group.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="only warnings and errors on stderr, no progress bars (same as --log-level warning, without the bars)",
+    )
+    group.add_argument("--log-level", choices=LOG_LEVELS, default=default, help="least severe messages shown on stderr")
 
 
 def configure_logging(args: argparse.Namespace, fmt: str = "%(message)s") -> None:
@@ -96,20 +103,21 @@ class DeprecatedAlias(argparse.Action):
         setattr(namespace, self.dest, values)
 
 
-def add_output_argument(parser, help: str, *, required: bool = False, aliases: Sequence[str] = (),
-                        dest: str = "output", **kwargs) -> None:
+def add_output_argument(
+    parser, help: str, *, required: bool = False, aliases: Sequence[str] = (), dest: str = "output", **kwargs
+) -> None:
     """-o/--output (where a tool writes), plus its former spellings `aliases` as hidden, deprecated options."""
     target = parser.add_mutually_exclusive_group(required=required) if aliases else parser
     extra = {} if aliases else {"required": required}
     kwargs.setdefault("metavar", "OUTPUT")
     target.add_argument("-o", "--output", dest=dest, help=help, **extra, **kwargs)
     for alias in aliases:
-        target.add_argument(alias, dest=dest, action=DeprecatedAlias, replacement="-o/--output",
-                            help=argparse.SUPPRESS, **kwargs)
+        target.add_argument(
+            alias, dest=dest, action=DeprecatedAlias, replacement="-o/--output", help=argparse.SUPPRESS, **kwargs
+        )
 
 
-def add_weights_argument(parser, help: str, *, positional: str | None = None, required: bool = True,
-                         **kwargs) -> None:
+def add_weights_argument(parser, help: str, *, positional: str | None = None, required: bool = True, **kwargs) -> None:
     """--weights FILE (the model file a tool reads); `positional` keeps a tool's older positional form working."""
     if positional is None:
         parser.add_argument("--weights", metavar="FILE", required=required, help=help, **kwargs)
@@ -117,9 +125,15 @@ def add_weights_argument(parser, help: str, *, positional: str | None = None, re
     group = parser.add_mutually_exclusive_group(required=required)
     group.add_argument("--weights", metavar="FILE", help=help, **kwargs)
     # default=SUPPRESS: an absent positional leaves --weights' value alone (both fill args.weights)
-    group.add_argument("weights", nargs="?", metavar=positional, default=argparse.SUPPRESS,
-                       action=_PositionalForm, convert=kwargs.get("type", str),
-                       help="the same file as --weights (the older form)")
+    group.add_argument(
+        "weights",
+        nargs="?",
+        metavar=positional,
+        default=argparse.SUPPRESS,
+        action=_PositionalForm,
+        convert=kwargs.get("type", str),
+        help="the same file as --weights (the older form)",
+    )
 
 
 class _PositionalForm(argparse.Action):

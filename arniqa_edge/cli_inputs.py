@@ -18,8 +18,9 @@ from __future__ import annotations
 import glob
 import os
 import sys
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import IO, Iterable, Sequence
+from typing import IO
 
 from .errors import ArniqaEdgeError
 from .imageio import IMAGE_SUFFIXES
@@ -44,8 +45,9 @@ def is_image_name(name: str) -> bool:
     return os.path.splitext(name)[1].lower() in IMAGE_SUFFIXES and not os.path.basename(name).startswith(".")
 
 
-def expand_inputs(arguments: Sequence[str], lists: Sequence[str] = (), recursive: bool = False,
-                  stdin: IO[str] | None = None) -> list[str | InputProblem]:
+def expand_inputs(
+    arguments: Sequence[str], lists: Sequence[str] = (), recursive: bool = False, stdin: IO[str] | None = None
+) -> list[str | InputProblem]:
     """The image paths that `arguments` and the --from-file `lists` name, in order (see the module docstring)."""
     stdin = sys.stdin if stdin is None else stdin
     inputs: list[str | InputProblem] = []
@@ -95,8 +97,11 @@ def _folder(folder: str, recursive: bool) -> list[str | InputProblem]:
     problems: list[InputProblem] = []
 
     def unreadable(exc: OSError) -> None:
-        problems.append(InputProblem(exc.filename or folder, f"{exc.filename or folder}: cannot read this folder "
-                                                            f"({exc.strerror or exc})"))
+        problems.append(
+            InputProblem(
+                exc.filename or folder, f"{exc.filename or folder}: cannot read this folder ({exc.strerror or exc})"
+            )
+        )
 
     for root, subfolders, names in os.walk(folder, onerror=unreadable):
         files.extend(os.path.join(root, name) for name in names if is_image_name(name))

@@ -21,9 +21,9 @@ import argparse
 import functools
 import importlib
 import sys
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator, Sequence, Union
 
 from . import __version__
 
@@ -46,61 +46,107 @@ class Group:
     """A command whose next word picks one of its tools (or groups)."""
 
     summary: str
-    commands: dict[str, Union["Tool", "Group"]] = field(default_factory=dict)
+    commands: dict[str, Tool | Group] = field(default_factory=dict)
 
 
 def _checkout_tools(needs: str, tools: dict[str, tuple[str, str]]) -> dict[str, Tool]:
     """Tools of a checkout package: name -> (module with the main, summary); each also runs as `python -m`."""
-    return {name: Tool(summary, module, f"python -m {module.removesuffix('.__main__')}", needs)
-            for name, (module, summary) in tools.items()}
+    return {
+        name: Tool(summary, module, f"python -m {module.removesuffix('.__main__')}", needs)
+        for name, (module, summary) in tools.items()
+    }
 
 
 EXPORT_NEEDS = "the export/ folder of an arniqa-edge checkout and the [export] extra (pip install -e '.[cpu,export]')"
 TRAIN_NEEDS = "the training/ folder of an arniqa-edge checkout and the [train] extra (pip install -e '.[cpu,train]')"
 BENCH_NEEDS = "the benchmarks/ folder of an arniqa-edge checkout (pip install -e '.[dev]' for every suite)"
 
-COMMANDS = Group("No-reference image quality assessment (ARNIQA) for cameras and video.", {
-    "score": Tool("score images, folders, glob patterns or lists of paths (the default command)",
-                  "arniqa_edge.cli", "python -m arniqa_edge"),
-    "video": Tool("score a video file or stream frame by frame",
-                  "arniqa_edge.video.cli", "python -m arniqa_edge.video"),
-    "camera": Tool("watch a camera or stream and raise picture-quality alerts",
-                   "arniqa_edge.camera.cli", "python -m arniqa_edge.camera"),
-    "export": Group("deployable models (checkout)",
-                    _checkout_tools(EXPORT_NEEDS, {
-                        "onnx": ("export.onnx", "export an encoder (and its regressor) to ONNX, checked against "
-                                                "torch"),
-                        "quantize": ("export.quantize", "lower an FP32 ONNX export to FP16, or to INT8 with Q/DQ "
-                                                        "nodes"),
-                        "trt": ("export.trt", "build a TensorRT or TensorRT-RTX engine from an ONNX file"),
-                        "triton": ("export.triton", "write a Triton Inference Server model repository"),
-                        "accuracy": ("export.accuracy", "how far FP16 and INT8 exports move the scores"),
-                        "cvrkd": ("export.cvrkd", "export a CVRKD student as the runtime's two ONNX graphs"),
-                    })),
-    "bench": Tool("time a benchmark suite and store its results (checkout)",
-                  "benchmarks.__main__", "python -m benchmarks", BENCH_NEEDS),
-    "train": Group("training (checkout)", {
-        **_checkout_tools(TRAIN_NEEDS, {
-            "pretrain": ("training.pretrain", "ARNIQA pretraining of an encoder (resumable)"),
-            "recipe": ("training.recipe", "the whole CPU recipe: ImageNet init to the shipped files"),
-            "evaluate": ("training.evaluate", "frozen encoders + ridge regressors on the KADID proxy or a "
-                                              "labelled dataset"),
-            "fit-regressor": ("training.fit_regressor", "fit a quality regressor on your own labelled images"),
-            "kadid-proxy": ("training.kadid_proxy", "build a KADID proxy: distorted images labelled with KADID's "
-                                                    "mean opinion scores"),
-            "init-weights": ("training.init_weights", "write a model's initial (ImageNet) encoder weights"),
-            "carry": ("training.carry", "pack the training photos small enough to carry to a GPU machine"),
-            "degradation": ("training.degradation.__main__", "draw the degradation model's distortions on an image"),
-        }),
-        "cvrkd": Group("reference-based scoring (CVRKD)", _checkout_tools(
-            TRAIN_NEEDS, {
-                "cache": ("training.cvrkd.cache", "cache the frozen backbone's work once (CPU training)"),
-                "train": ("training.cvrkd.train", "train the FR teacher or the NAR student"),
-                "evaluate": ("training.cvrkd.evaluate", "CVRKD networks on the KADID proxy, beside the NR scorer"),
-                "export": ("export.cvrkd", "export a student as the runtime's two ONNX graphs (= export cvrkd)"),
-            })),
-    }),
-})
+COMMANDS = Group(
+    "No-reference image quality assessment (ARNIQA) for cameras and video.",
+    {
+        "score": Tool(
+            "score images, folders, glob patterns or lists of paths (the default command)",
+            "arniqa_edge.cli",
+            "python -m arniqa_edge",
+        ),
+        "video": Tool(
+            "score a video file or stream frame by frame", "arniqa_edge.video.cli", "python -m arniqa_edge.video"
+        ),
+        "camera": Tool(
+            "watch a camera or stream and raise picture-quality alerts",
+            "arniqa_edge.camera.cli",
+            "python -m arniqa_edge.camera",
+        ),
+        "export": Group(
+            "deployable models (checkout)",
+            _checkout_tools(
+                EXPORT_NEEDS,
+                {
+                    "onnx": ("export.onnx", "export an encoder (and its regressor) to ONNX, checked against torch"),
+                    "quantize": ("export.quantize", "lower an FP32 ONNX export to FP16, or to INT8 with Q/DQ nodes"),
+                    "trt": ("export.trt", "build a TensorRT or TensorRT-RTX engine from an ONNX file"),
+                    "triton": ("export.triton", "write a Triton Inference Server model repository"),
+                    "accuracy": ("export.accuracy", "how far FP16 and INT8 exports move the scores"),
+                    "cvrkd": ("export.cvrkd", "export a CVRKD student as the runtime's two ONNX graphs"),
+                },
+            ),
+        ),
+        "bench": Tool(
+            "time a benchmark suite and store its results (checkout)",
+            "benchmarks.__main__",
+            "python -m benchmarks",
+            BENCH_NEEDS,
+        ),
+        "train": Group(
+            "training (checkout)",
+            {
+                **_checkout_tools(
+                    TRAIN_NEEDS,
+                    {
+                        "pretrain": ("training.pretrain", "ARNIQA pretraining of an encoder (resumable)"),
+                        "recipe": ("training.recipe", "the whole CPU recipe: ImageNet init to the shipped files"),
+                        "evaluate": (
+                            "training.evaluate",
+                            "frozen encoders + ridge regressors on the KADID proxy or a labelled dataset",
+                        ),
+                        "fit-regressor": (
+                            "training.fit_regressor",
+                            "fit a quality regressor on your own labelled images",
+                        ),
+                        "kadid-proxy": (
+                            "training.kadid_proxy",
+                            "build a KADID proxy: distorted images labelled with KADID's mean opinion scores",
+                        ),
+                        "init-weights": ("training.init_weights", "write a model's initial (ImageNet) encoder weights"),
+                        "carry": ("training.carry", "pack the training photos small enough to carry to a GPU machine"),
+                        "degradation": (
+                            "training.degradation.__main__",
+                            "draw the degradation model's distortions on an image",
+                        ),
+                    },
+                ),
+                "cvrkd": Group(
+                    "reference-based scoring (CVRKD)",
+                    _checkout_tools(
+                        TRAIN_NEEDS,
+                        {
+                            "cache": ("training.cvrkd.cache", "cache the frozen backbone's work once (CPU training)"),
+                            "train": ("training.cvrkd.train", "train the FR teacher or the NAR student"),
+                            "evaluate": (
+                                "training.cvrkd.evaluate",
+                                "CVRKD networks on the KADID proxy, beside the NR scorer",
+                            ),
+                            "export": (
+                                "export.cvrkd",
+                                "export a student as the runtime's two ONNX graphs (= export cvrkd)",
+                            ),
+                        },
+                    ),
+                ),
+            },
+        ),
+    },
+)
 
 #: The command run when the first argument names none (`arniqa-edge photo.jpg`).
 DEFAULT_COMMAND = "score"
@@ -126,8 +172,11 @@ def main(argv: Sequence[str] | None = None, name: str = "arniqa-edge") -> int:
             words.append(DEFAULT_COMMAND)  # backward compatible: image paths (and options) come first
             node = COMMANDS.commands[DEFAULT_COMMAND]
         else:
-            print(f"{' '.join(words)}: error: unknown command {rest[0]!r}; choose from "
-                  f"{', '.join(node.commands)} (see {' '.join(words)} --help)", file=sys.stderr)
+            print(
+                f"{' '.join(words)}: error: unknown command {rest[0]!r}; choose from "
+                f"{', '.join(node.commands)} (see {' '.join(words)} --help)",
+                file=sys.stderr,
+            )
             return 2
     return run_tool(node, " ".join(words), rest)
 
@@ -162,7 +211,7 @@ def usage_name(own: str, invoked_as: str) -> Iterator[None]:
     def renaming_init(parser, *args, **kwargs):
         original(parser, *args, **kwargs)
         if parser.prog == own or parser.prog.startswith(own + " "):
-            parser.prog = invoked_as + parser.prog[len(own):]
+            parser.prog = invoked_as + parser.prog[len(own) :]
 
     argparse.ArgumentParser.__init__ = renaming_init
     try:
@@ -183,10 +232,15 @@ def format_group_help(group: Group, words: list[str]) -> str:
         lines.append(f"  {name:<{width}}  {command.summary}{choices}")
     lines += ["", f"Run `{invoked} <command> --help` for a command's options."]
     if group is COMMANDS:
-        lines += ["Each command also runs as `python -m <module>`: python -m arniqa_edge (score), "
-                  "python -m arniqa_edge.video,", "python -m export.onnx, python -m training.evaluate, "
-                  "python -m benchmarks, ...", "", "options:", "  -h, --help  show this help and exit",
-                  "  --version   show the version and exit"]
+        lines += [
+            "Each command also runs as `python -m <module>`: python -m arniqa_edge (score), "
+            "python -m arniqa_edge.video,",
+            "python -m export.onnx, python -m training.evaluate, python -m benchmarks, ...",
+            "",
+            "options:",
+            "  -h, --help  show this help and exit",
+            "  --version   show the version and exit",
+        ]
     return "\n".join(lines) + "\n"
 
 

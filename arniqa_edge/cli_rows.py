@@ -15,8 +15,9 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 from contextlib import contextmanager
-from typing import IO, Sequence
+from typing import IO
 
 #: Columns of every format; `warning` is set on rows that were scored from damaged data.
 FIELDS = ("path", "score", "raw_score", "error", "warning")
@@ -59,8 +60,11 @@ class RowWriter:
         self.written = 0
         self.failed = 0
         self._width = max((len(str(p)) for p in paths), default=0)
-        self._csv = (csv.DictWriter(stream, fieldnames=FIELDS, lineterminator="\n", extrasaction="ignore")
-                     if fmt == "csv" else None)
+        self._csv = (
+            csv.DictWriter(stream, fieldnames=FIELDS, lineterminator="\n", extrasaction="ignore")
+            if fmt == "csv"
+            else None
+        )
         self._closed = False
         with _sigint_deferred():
             if self._csv is not None:

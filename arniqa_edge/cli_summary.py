@@ -12,8 +12,8 @@ Percentiles interpolate linearly between the closest ranks (numpy's default).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
@@ -40,9 +40,12 @@ def summarize(rows: Sequence[dict], worst: int = 5) -> Summary:
     summary = Summary(images=len(rows), failed=len(rows) - len(scored))
     if scored:
         scores = np.array([score for score, _ in scored], dtype=np.float64)
-        summary.statistics = {"mean": float(scores.mean()), "min": float(scores.min()),
-                              **{name: float(np.percentile(scores, q)) for name, q in PERCENTILES.items()},
-                              "max": float(scores.max())}
+        summary.statistics = {
+            "mean": float(scores.mean()),
+            "min": float(scores.min()),
+            **{name: float(np.percentile(scores, q)) for name, q in PERCENTILES.items()},
+            "max": float(scores.max()),
+        }
         summary.worst = sorted(scored)[:worst]
     return summary
 

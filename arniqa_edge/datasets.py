@@ -46,14 +46,23 @@ class DatasetSpec:
 _DMOS = dict(higher_is_better=False)
 _SPECS = (
     DatasetSpec("kadid10k", "KADID-10k", "KADID-10k.csv", "KADID-10k", ScoreScale(1, 5), True),
-    DatasetSpec("live", "LIVE", "LIVE.csv", "LIVE", ScoreScale(0, 100, **_DMOS), True,
-                released=ScoreScale(1, 100, **_DMOS)),
+    DatasetSpec(
+        "live", "LIVE", "LIVE.csv", "LIVE", ScoreScale(0, 100, **_DMOS), True, released=ScoreScale(1, 100, **_DMOS)
+    ),
     DatasetSpec("csiq", "CSIQ", "CSIQ.csv", "CSIQ", ScoreScale(0, 1, **_DMOS), True),
     DatasetSpec("tid2013", "TID2013", "TID2013.csv", "TID2013", ScoreScale(0, 9), True),
-    DatasetSpec("koniq10k", "KonIQ-10k", "KonIQ-10k.csv", "KonIQ-10k", ScoreScale(1, 5), False,
-                released=ScoreScale(1, 100)),
-    DatasetSpec("clive", "LIVE Challenge", "LIVE_Challenge.csv", "LIVE_Challenge", ScoreScale(0, 100), False,
-                released=ScoreScale(1, 100)),
+    DatasetSpec(
+        "koniq10k", "KonIQ-10k", "KonIQ-10k.csv", "KonIQ-10k", ScoreScale(1, 5), False, released=ScoreScale(1, 100)
+    ),
+    DatasetSpec(
+        "clive",
+        "LIVE Challenge",
+        "LIVE_Challenge.csv",
+        "LIVE_Challenge",
+        ScoreScale(0, 100),
+        False,
+        released=ScoreScale(1, 100),
+    ),
     DatasetSpec("spaq", "SPAQ", "SPAQ.csv", "SPAQ", ScoreScale(0, 100), False, released=ScoreScale(1, 100)),
     # FLIVE: a released regressor, no label file in the shared data.
     DatasetSpec("flive", "FLIVE", None, "FLIVE", ScoreScale(1, 100), False),

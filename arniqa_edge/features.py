@@ -11,7 +11,7 @@ allocation that fails becomes an `InsufficientMemoryError`.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -35,10 +35,19 @@ class FeatureExtractor:
         (`memory.BatchPolicy`; max_batch_pixels None = automatic, memory_budget in bytes).
     """
 
-    def __init__(self, config: ModelConfig, weights, backend: str = "auto", device: str = "auto",
-                 protocol: str = "whole", batch_size: int = 8, num_threads: int = 0,
-                 max_pixels: int = MAX_PIXELS, max_batch_pixels: int | None = None,
-                 memory_budget: int = DEFAULT_MEMORY_BUDGET):
+    def __init__(
+        self,
+        config: ModelConfig,
+        weights,
+        backend: str = "auto",
+        device: str = "auto",
+        protocol: str = "whole",
+        batch_size: int = 8,
+        num_threads: int = 0,
+        max_pixels: int = MAX_PIXELS,
+        max_batch_pixels: int | None = None,
+        memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    ):
         if protocol not in PROTOCOLS:
             raise ValueError(f"unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}")
         self.policy = BatchPolicy(batch_size, max_batch_pixels, memory_budget)
@@ -62,8 +71,13 @@ class FeatureExtractor:
         return self.config.regressor_input_dim
 
     def spec(self, channels: str = "bgr") -> PreprocessSpec:
-        return PreprocessSpec(crop=PROTOCOLS[self.protocol], crop_size=self.config.crop_size,
-                              mean=self.config.mean, std=self.config.std, channels=channels)
+        return PreprocessSpec(
+            crop=PROTOCOLS[self.protocol],
+            crop_size=self.config.crop_size,
+            mean=self.config.mean,
+            std=self.config.std,
+            channels=channels,
+        )
 
     def input_shapes(self, height: int, width: int):
         """Backend input shapes (full, half) for a frame of this size."""
@@ -75,8 +89,9 @@ class FeatureExtractor:
         input_pixels = full_pixels + half_shape[0] * half_shape[2] * half_shape[3]
         return self.policy.images_per_call(full_pixels, input_pixels, self.backend.name, self.backend.device)
 
-    def load(self, image: ImageLike, channels: str = "bgr", name: str | None = None
-             ) -> tuple[np.ndarray, PreprocessSpec]:
+    def load(
+        self, image: ImageLike, channels: str = "bgr", name: str | None = None
+    ) -> tuple[np.ndarray, PreprocessSpec]:
         """Load/convert one image and check that it can be scored; (uint8 frame, its preprocessing).
 
         name: what messages call the image (default: its path, or a description of the array).
@@ -88,7 +103,8 @@ class FeatureExtractor:
         if self.protocol == "five_crop" and min(height, width) // 2 < spec.crop_size:
             raise InputImageError(
                 f"{name}: {width}x{height} is too small for five_crop at {spec.crop_size} px "
-                f"(the half scale must be >= {spec.crop_size} px on each side); use protocol 'whole'")
+                f"(the half scale must be >= {spec.crop_size} px on each side); use protocol 'whole'"
+            )
         full_shape, half_shape = output_shapes(height, width, spec)
         input_pixels = full_shape[0] * full_shape[2] * full_shape[3] + half_shape[0] * half_shape[2] * half_shape[3]
         self.policy.check_fits(name, width, height, input_pixels, self.backend.name, self.backend.device)
@@ -118,8 +134,10 @@ class FeatureExtractor:
         with allocation_failures_as(f"running the encoder on {count} input(s) of {width}x{height}"):
             features = self.backend.run(batch)
         if features.shape != (count, self.dim):
-            raise WeightsError(f"the encoder {self.weights} gave features of shape {features.shape} for {count} "
-                               f"input(s); {self.config.name} gives ({count}, {self.dim}): is it another model's?")
+            raise WeightsError(
+                f"the encoder {self.weights} gave features of shape {features.shape} for {count} "
+                f"input(s); {self.config.name} gives ({count}, {self.dim}): is it another model's?"
+            )
         check_finite_features(features, self.weights)
         return features
 
@@ -128,8 +146,9 @@ class FeatureExtractor:
         frames = batch.count  # read before the batch goes back to the backend
         return np.split(self.run(batch), frames)
 
-    def embed_batch(self, images: Iterable[ImageLike], channels: str = "bgr",
-                    names: Iterable[str] | None = None) -> list[np.ndarray]:
+    def embed_batch(
+        self, images: Iterable[ImageLike], channels: str = "bgr", names: Iterable[str] | None = None
+    ) -> list[np.ndarray]:
         """Per image a (views, 2F) array; consecutive images of equal input shape share backend calls.
 
         names: what messages call each image (default: its path, or a description of the array).
@@ -169,4 +188,5 @@ def check_finite_features(features: np.ndarray, weights) -> None:
         which = "for this input" if finite.size == 1 else f"for {int((~finite).sum())} of {finite.size} inputs"
         raise NonFiniteOutputError(
             f"the encoder {weights} gave NaN or infinite features {which}: its weights hold non-finite values, "
-            "or the input overflowed its precision (an fp16 export?); no score is made from them")
+            "or the input overflowed its precision (an fp16 export?); no score is made from them"
+        )

@@ -41,9 +41,32 @@ MAX_PIXELS = 100_000_000
 ImageLike = Any  # str | os.PathLike | np.ndarray | PIL.Image.Image
 
 #: File names taken as images when a folder is listed (what the reader decodes); other files are ignored.
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".dib", ".webp", ".tif", ".tiff", ".jp2",
-                            ".gif", ".avif", ".pbm", ".pgm", ".ppm", ".pnm", ".pxm", ".sr", ".ras", ".exr", ".hdr",
-                            ".pic"})
+IMAGE_SUFFIXES = frozenset(
+    {
+        ".jpg",
+        ".jpeg",
+        ".jpe",
+        ".png",
+        ".bmp",
+        ".dib",
+        ".webp",
+        ".tif",
+        ".tiff",
+        ".jp2",
+        ".gif",
+        ".avif",
+        ".pbm",
+        ".pgm",
+        ".ppm",
+        ".pnm",
+        ".pxm",
+        ".sr",
+        ".ras",
+        ".exr",
+        ".hdr",
+        ".pic",
+    }
+)
 
 
 def read_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:
@@ -122,7 +145,8 @@ def to_bgr_uint8(
     elif image.dtype != np.uint8:
         raise InputImageError(
             f"{name}: unsupported dtype {image.dtype}; pass uint8 (or uint16) pixels, "
-            "e.g. (img * 255).round().astype(np.uint8) for floats in 0..1")
+            "e.g. (img * 255).round().astype(np.uint8) for floats in 0..1"
+        )
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]
     if image.ndim == 2:
@@ -131,7 +155,8 @@ def to_bgr_uint8(
         image = image[:, :, :3]
     elif image.ndim != 3 or image.shape[2] != 3:
         raise InputImageError(
-            f"{name}: expected an (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) image, got shape {image.shape}")
+            f"{name}: expected an (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) image, got shape {image.shape}"
+        )
     height, width = image.shape[:2]
     if min(height, width) < MIN_SIDE:
         raise InputImageError(f"{name}: image too small ({width}x{height}); both sides must be >= {MIN_SIDE} px")
@@ -150,8 +175,9 @@ def load_image(image: ImageLike, channels: str = "bgr", max_pixels: int = MAX_PI
         return to_bgr_uint8(image, channels=channels, max_pixels=max_pixels)
     if _is_pil_image(image):
         return _from_pil(image, max_pixels)
-    raise InputImageError(f"cannot score an object of type {type(image).__name__}; "
-                          "pass a file path, a numpy array or a PIL image")
+    raise InputImageError(
+        f"cannot score an object of type {type(image).__name__}; pass a file path, a numpy array or a PIL image"
+    )
 
 
 def describe(image: ImageLike) -> str:
@@ -179,6 +205,7 @@ def _from_pil(image: Any, max_pixels: int) -> tuple[np.ndarray, str]:
 
 
 # -- structural checks of common formats ------------------------------------
+
 
 def _truncation_problem(data: bytes) -> str | None:
     if data[:2] == b"\xff\xd8":
@@ -212,7 +239,7 @@ def _jpeg_problem(data: bytes) -> str | None:
         if 0xD0 <= marker <= 0xD7 or marker == 0x01:
             pos += 2
             continue
-        (length,) = struct.unpack(">H", data[pos + 2:pos + 4])
+        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
         if marker == 0xDA:  # start of scan
             if data.find(b"\xff\xd9", pos + 2 + length) < 0:
                 return "truncated JPEG (no end-of-image marker)"
@@ -224,7 +251,7 @@ def _jpeg_problem(data: bytes) -> str | None:
 def _png_problem(data: bytes) -> str | None:
     pos = 8
     while pos + 8 <= len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
         pos += 12 + length
         if kind == b"IEND":
             return None if pos <= len(data) else "truncated PNG (cut in the end chunk)"
@@ -238,8 +265,10 @@ def _check_declared_size(data: bytes, name: str, max_pixels: int) -> None:
     except InputImageError as exc:
         raise InputImageError(f"{name}: {exc}") from None
     if size is None:
-        raise InputImageError(f"{name}: not a readable image (unsupported format, or a header too damaged to "
-                              "tell its size; JPEG, PNG, WebP, TIFF, BMP, GIF, JPEG 2000, AVIF, PNM, ... are read)")
+        raise InputImageError(
+            f"{name}: not a readable image (unsupported format, or a header too damaged to "
+            "tell its size; JPEG, PNG, WebP, TIFF, BMP, GIF, JPEG 2000, AVIF, PNM, ... are read)"
+        )
     _check_pixels(name, *size, max_pixels)
 
 
@@ -247,7 +276,8 @@ def _check_pixels(name: str, width: int, height: int, max_pixels: int) -> None:
     if width * height > max_pixels:
         raise InputImageError(
             f"{name}: image too large ({width}x{height} = {width * height / 1e6:.0f} MP > "
-            f"{max_pixels / 1e6:.0f} MP); downscale it first or raise max_pixels")
+            f"{max_pixels / 1e6:.0f} MP); downscale it first or raise max_pixels"
+        )
 
 
 def declared_size(data: bytes) -> tuple[int, int] | None:
@@ -283,9 +313,9 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
         if marker == 0xFF:
             pos += 1
             continue
-        (length,) = struct.unpack(">H", data[pos + 2:pos + 4])
+        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
         if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            height, width = struct.unpack(">HH", data[pos + 5:pos + 9])
+            height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
             return width, height
         if marker == 0xDA:
             return None
@@ -347,8 +377,10 @@ def _size_from_pil(data: bytes) -> tuple[int, int] | None:
             with Image.open(io.BytesIO(data)) as image:
                 return image.size
         except Image.DecompressionBombError:
-            raise InputImageError(f"image too large (over {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} MP, Pillow's limit "
-                                  "for reading the size of this format)") from None
+            raise InputImageError(
+                f"image too large (over {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} MP, Pillow's limit "
+                "for reading the size of this format)"
+            ) from None
         except Exception:  # noqa: BLE001 - Pillow raises many types for files it cannot parse
             return None
 
@@ -356,8 +388,12 @@ def _size_from_pil(data: bytes) -> tuple[int, int] | None:
 # -- damage reported while decoding -------------------------------------------
 
 #: Beginnings of libjpeg's warnings about damaged data (JWRN_*): it decodes on, with garbage where the data was bad.
-_JPEG_DAMAGE = ("Corrupt JPEG data", "Premature end of JPEG file", "Invalid SOS parameters",
-                "Inconsistent progression sequence")
+_JPEG_DAMAGE = (
+    "Corrupt JPEG data",
+    "Premature end of JPEG file",
+    "Invalid SOS parameters",
+    "Inconsistent progression sequence",
+)
 _STDERR_LOCK = threading.Lock()
 
 
@@ -396,8 +432,10 @@ def _jpeg_damage(text: str, name: str) -> list[str]:
     notes, others = [], []
     for line in text.splitlines(keepends=True):
         if line.startswith(_JPEG_DAMAGE):
-            notes.append(f"{name}: damaged JPEG data (libjpeg: {line.strip()}): part of the image is garbage, "
-                         "so its score may be wrong")
+            notes.append(
+                f"{name}: damaged JPEG data (libjpeg: {line.strip()}): part of the image is garbage, "
+                "so its score may be wrong"
+            )
         else:
             others.append(line)
     if others:

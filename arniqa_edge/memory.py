@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from .backends import onnxruntime_backend
 from .errors import InsufficientMemoryError
 
-GIB = 1024 ** 3
+GIB = 1024**3
 
 #: Default budget of one backend call: 4 GiB keeps a call within half of the 8 GB that a
 #: Jetson Orin Nano shares between CPU and GPU, leaving the rest to the system and the
@@ -47,8 +47,11 @@ INPUT_BYTES_PER_INPUT_PIXEL = 2 * 3 * 4
 def estimate_call_bytes(backend: str, input_pixels: int, device: str = "cpu") -> int:
     """Estimated peak memory of one backend call fed `input_pixels` pixels (all images, both scales)."""
     per_pixel = ENCODER_BYTES_PER_INPUT_PIXEL.get(backend, max(ENCODER_BYTES_PER_INPUT_PIXEL.values()))
-    if (backend == "onnxruntime" and device.startswith("cpu")
-            and input_pixels > onnxruntime_backend.ARENA_MAX_INPUT_PIXELS):
+    if (
+        backend == "onnxruntime"
+        and device.startswith("cpu")
+        and input_pixels > onnxruntime_backend.ARENA_MAX_INPUT_PIXELS
+    ):
         per_pixel = ONNXRUNTIME_CPU_LARGE_CALL_BYTES_PER_INPUT_PIXEL
     return input_pixels * (per_pixel + INPUT_BYTES_PER_INPUT_PIXEL)
 
@@ -103,28 +106,36 @@ class BatchPolicy:
             count = min(count, cap // max(image_pixels, 1))
         if count > 1:
             # the estimate per pixel may change with the call's size (onnxruntime's arena): take the largest
-            count = next((n for n in range(count, 1, -1)
-                          if estimate_call_bytes(backend, n * input_pixels, device) <= self.memory_budget), 1)
+            count = next(
+                (
+                    n
+                    for n in range(count, 1, -1)
+                    if estimate_call_bytes(backend, n * input_pixels, device) <= self.memory_budget
+                ),
+                1,
+            )
         return max(1, count)
 
-    def check_fits(self, name: str, width: int, height: int, input_pixels: int, backend: str,
-                   device: str = "cpu") -> None:
+    def check_fits(
+        self, name: str, width: int, height: int, input_pixels: int, backend: str, device: str = "cpu"
+    ) -> None:
         """Refuse an image whose call alone would exceed the memory budget."""
         need = estimate_call_bytes(backend, input_pixels, device)
         if need > self.memory_budget:
             raise InsufficientMemoryError(
                 f"{name}: {width}x{height} ({width * height / 1e6:.1f} MP) needs about {format_bytes(need)} to score "
                 f"on {backend}, over the memory budget of {format_bytes(self.memory_budget)}; downscale it, or "
-                "raise the budget (--memory-budget) if this machine has the memory")
+                "raise the budget (--memory-budget) if this machine has the memory"
+            )
 
 
 # -- sizes in messages and options -------------------------------------------
 
-_UNITS = {"": 1, "k": 1024, "m": 1024 ** 2, "g": GIB, "t": 1024 ** 4}
+_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": GIB, "t": 1024**4}
 
 
 def parse_bytes(text: str) -> int:
-    """"4G", "1.5GiB", "512M", "512MB" or a plain number of bytes -> bytes (K, M, G, T are powers of 1024)."""
+    """ "4G", "1.5GiB", "512M", "512MB" or a plain number of bytes -> bytes (K, M, G, T are powers of 1024)."""
     match = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([kmgt]?)(?:i?b)?\s*", text, flags=re.IGNORECASE)
     if not match:
         raise ValueError(f"not a size: {text!r} (e.g. 4G, 1.5G, 512M)")
@@ -137,7 +148,7 @@ def parse_bytes(text: str) -> int:
 def format_bytes(count: int) -> str:
     if count >= GIB:
         return f"{count / GIB:.1f} GiB"
-    return f"{count / 1024 ** 2:.0f} MiB"
+    return f"{count / 1024**2:.0f} MiB"
 
 
 # -- allocation failures -------------------------------------------------------
@@ -147,7 +158,8 @@ def format_bytes(count: int) -> str:
 _ALLOCATION_FAILURE = re.compile(
     r"can't allocate memory|out of memory|failed to allocate|bad_alloc|insufficient memory|"
     r"cannot allocate memory|unable to allocate|CUDNN_STATUS_ALLOC_FAILED|not enough memory",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 
 
 def is_allocation_failure(exc: BaseException) -> bool:
@@ -169,8 +181,9 @@ def allocation_failures_as(what: str, name: str | None = None):
             raise
         detail = _allocation_detail(exc)
         prefix = f"{name}: " if name else ""
-        raise InsufficientMemoryError(f"{prefix}out of memory while {what} ({detail}); downscale the image, or "
-                                      "free memory for it") from None
+        raise InsufficientMemoryError(
+            f"{prefix}out of memory while {what} ({detail}); downscale the image, or free memory for it"
+        ) from None
 
 
 def _allocation_detail(exc: BaseException) -> str:
@@ -182,4 +195,4 @@ def _allocation_detail(exc: BaseException) -> str:
     if len(line) <= 120 or match is None:
         return line if len(line) <= 120 else line[:117] + "..."
     start = max(0, match.start() - 40)
-    return ("..." if start else "") + line[start:start + 117] + ("..." if start + 117 < len(line) else "")
+    return ("..." if start else "") + line[start : start + 117] + ("..." if start + 117 < len(line) else "")

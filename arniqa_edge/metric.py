@@ -57,7 +57,8 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -70,8 +71,9 @@ from .scorer import Scorer
 FLOAT_TOLERANCE = 0.1
 
 
-def create_metric(model: str = DEFAULT_MODEL, device: Any = "auto", *, weights=None, regressor=None,
-                  **options) -> "ArniqaMetric":
+def create_metric(
+    model: str = DEFAULT_MODEL, device: Any = "auto", *, weights=None, regressor=None, **options
+) -> ArniqaMetric:
     """A callable ARNIQA metric, like ``pyiqa.create_metric("arniqa")`` (see the module's docstring).
 
     Args:
@@ -82,8 +84,10 @@ def create_metric(model: str = DEFAULT_MODEL, device: Any = "auto", *, weights=N
             max_pixels, max_batch_pixels, memory_budget.
     """
     if "as_loss" in options:
-        raise TypeError("create_metric() has no as_loss: the scores are computed from 8-bit frames by "
-                        "inference backends and carry no gradient; use pyiqa's differentiable metrics for a loss")
+        raise TypeError(
+            "create_metric() has no as_loss: the scores are computed from 8-bit frames by "
+            "inference backends and carry no gradient; use pyiqa's differentiable metrics for a loss"
+        )
     device = "auto" if device is None else str(device)  # str(torch.device("cuda", 0)) == "cuda:0"
     return ArniqaMetric(Scorer(model, weights=weights, regressor=regressor, device=device, **options))
 
@@ -185,8 +189,9 @@ def _batch_entries(batch, shape: tuple, where: str, channels: str, convert) -> I
         yield f"{where} {_shape(shape)}", lambda: convert(batch, f"{where} {_shape(shape)}", channels)
         return
     if len(shape) != 4:
-        raise InputImageError(f"{where}: expected an (N, 3, H, W) or (3, H, W) RGB image batch, got shape "
-                              f"{_shape(shape)}")
+        raise InputImageError(
+            f"{where}: expected an (N, 3, H, W) or (3, H, W) RGB image batch, got shape {_shape(shape)}"
+        )
     for index in range(shape[0]):
         name = f"{where}[{index}] of {_shape(shape)}"
         yield name, (lambda index=index, name=name: convert(batch[index], name, channels))
@@ -198,10 +203,15 @@ def _shape(shape) -> str:
 
 def _check_layout(shape: tuple, name: str) -> None:
     if shape[0] not in (1, 3):
-        hint = (": for an (H, W, C) image pass image.transpose(2, 0, 1) (numpy) or image.permute(2, 0, 1) "
-                "(torch)" if shape[-1] in (1, 3) else "")
-        raise InputImageError(f"{name}: float and tensor images are (3, H, W) RGB (or (1, H, W) grey) in "
-                              f"[0, 1], got {_shape(shape)}{hint}")
+        hint = (
+            ": for an (H, W, C) image pass image.transpose(2, 0, 1) (numpy) or image.permute(2, 0, 1) (torch)"
+            if shape[-1] in (1, 3)
+            else ""
+        )
+        raise InputImageError(
+            f"{name}: float and tensor images are (3, H, W) RGB (or (1, H, W) grey) in "
+            f"[0, 1], got {_shape(shape)}{hint}"
+        )
 
 
 def _check_range(low: float, high: float, name: str) -> None:
@@ -210,7 +220,8 @@ def _check_range(low: float, high: float, name: str) -> None:
     if low < -FLOAT_TOLERANCE or high > 1.0 + FLOAT_TOLERANCE:
         raise InputImageError(
             f"{name}: float images must be in [0, 1], got values in [{low:.4g}, {high:.4g}] (a 0..255 image: "
-            "divide it by 255; a [-1, 1] one: (x + 1) / 2)")
+            "divide it by 255; a [-1, 1] one: (x + 1) / 2)"
+        )
 
 
 def _hwc(planes: np.ndarray, channels: str) -> np.ndarray:
@@ -246,8 +257,9 @@ def _tensor_frame(image, name: str, channels: str) -> np.ndarray:
         # The same float32 arithmetic as the numpy path, so both give the same frame.
         planes = image.clamp(0.0, 1.0).mul(255.0).round().to(torch.uint8)
     else:
-        raise InputImageError(f"{name}: unsupported tensor dtype {image.dtype}; pass float images in [0, 1] "
-                              "or uint8 ones")
+        raise InputImageError(
+            f"{name}: unsupported tensor dtype {image.dtype}; pass float images in [0, 1] or uint8 ones"
+        )
     return _hwc(planes.cpu().numpy(), channels)
 
 

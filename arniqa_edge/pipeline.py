@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import cv2
 import numpy as np
@@ -42,8 +43,8 @@ SCORING_ERRORS = (ArniqaEdgeError, ValueError, ArithmeticError, cv2.error)
 
 @dataclass
 class Frame:
-    index: int          #: position in the source, counting skipped frames
-    timestamp: float    #: seconds from the start of the source
+    index: int  #: position in the source, counting skipped frames
+    timestamp: float  #: seconds from the start of the source
     image: np.ndarray | None  #: uint8 HxWx3 BGR; None for a frame the source could not decode
     error: str | None = None  #: why there is no image
 
@@ -52,10 +53,10 @@ class Frame:
 class ScoredFrame:
     index: int
     timestamp: float
-    score: float        #: quality in [0, 1], higher is better (NaN for a failed frame)
-    raw_score: float    #: the regressor's output in its label units (NaN for a failed frame)
+    score: float  #: quality in [0, 1], higher is better (NaN for a failed frame)
+    raw_score: float  #: the regressor's output in its label units (NaN for a failed frame)
     image: np.ndarray | None = None  #: the frame, when the pipeline was asked to keep it
-    reference_score: float | None = None      #: quality against the golden references, in [0, 1]
+    reference_score: float | None = None  #: quality against the golden references, in [0, 1]
     reference_raw_score: float | None = None  #: the same in the reference model's label units
     error: str | None = None  #: why the frame has no score: it could not be decoded or scored
 
@@ -66,8 +67,9 @@ class ScoredFrame:
 
 def failed_frame(frame: Frame, error: str, keep_images: bool = False) -> ScoredFrame:
     """The result of a frame that has no score."""
-    return ScoredFrame(frame.index, frame.timestamp, float("nan"), float("nan"),
-                       frame.image if keep_images else None, error=error)
+    return ScoredFrame(
+        frame.index, frame.timestamp, float("nan"), float("nan"), frame.image if keep_images else None, error=error
+    )
 
 
 _END = object()
@@ -135,10 +137,16 @@ class _Batch:
     inputs: Any  #: the backend's InputBatch
 
 
-def score_frames(scorer: Scorer, frames: Iterable[Frame], batch_size: int | None = None, depth: int = 2,
-                 keep_images: bool = False, channels: str = "bgr",
-                 reference: Callable[[np.ndarray], Any] | None = None,
-                 isolate_failures: bool = False) -> Iterator[ScoredFrame]:
+def score_frames(
+    scorer: Scorer,
+    frames: Iterable[Frame],
+    batch_size: int | None = None,
+    depth: int = 2,
+    keep_images: bool = False,
+    channels: str = "bgr",
+    reference: Callable[[np.ndarray], Any] | None = None,
+    isolate_failures: bool = False,
+) -> Iterator[ScoredFrame]:
     """Score a stream of frames with decoding, preprocessing and inference overlapped.
 
     batch_size: frames per backend call (default: `auto_batch_size` for the first frame).
@@ -207,8 +215,10 @@ def score_frames(scorer: Scorer, frames: Iterable[Frame], batch_size: int | None
             for batch in [*ready, *([pending] if pending is not None else [])]:
                 extractor.backend.discard(batch.inputs)
 
-    stages = [_Stage("arniqa-decode", lambda: iter(frames), decoded, stop),
-              _Stage("arniqa-preprocess", prepare_batches, prepared, stop)]
+    stages = [
+        _Stage("arniqa-decode", lambda: iter(frames), decoded, stop),
+        _Stage("arniqa-preprocess", prepare_batches, prepared, stop),
+    ]
     for stage in stages:
         stage.start()
     try:
@@ -232,8 +242,14 @@ def _send(batches: list) -> Iterator:
         yield batches.pop(0)
 
 
-def _infer(scorer: Scorer, batch: _Batch, keep_images: bool, reference: Callable[[np.ndarray], Any] | None,
-           channels: str, isolate_failures: bool) -> Iterator[ScoredFrame]:
+def _infer(
+    scorer: Scorer,
+    batch: _Batch,
+    keep_images: bool,
+    reference: Callable[[np.ndarray], Any] | None,
+    channels: str,
+    isolate_failures: bool,
+) -> Iterator[ScoredFrame]:
     try:
         results = _score_batch(scorer, batch, keep_images, reference, channels)
     except SCORING_ERRORS as error:
@@ -248,8 +264,9 @@ def _infer(scorer: Scorer, batch: _Batch, keep_images: bool, reference: Callable
     yield from results
 
 
-def _rescore_alone(scorer: Scorer, frame: Frame, keep_images: bool, reference: Callable[[np.ndarray], Any] | None,
-                   channels: str) -> Iterator[ScoredFrame]:
+def _rescore_alone(
+    scorer: Scorer, frame: Frame, keep_images: bool, reference: Callable[[np.ndarray], Any] | None, channels: str
+) -> Iterator[ScoredFrame]:
     try:
         alone = _Batch([frame], scorer.extractor.prepare_image(frame.image, channels))
         results = _score_batch(scorer, alone, keep_images, reference, channels)
@@ -262,13 +279,15 @@ def _describe(error: BaseException) -> str:
     return str(error) or type(error).__name__
 
 
-def _score_batch(scorer: Scorer, batch: _Batch, keep_images: bool, reference: Callable[[np.ndarray], Any] | None,
-                 channels: str) -> list[ScoredFrame]:
+def _score_batch(
+    scorer: Scorer, batch: _Batch, keep_images: bool, reference: Callable[[np.ndarray], Any] | None, channels: str
+) -> list[ScoredFrame]:
     results = []
     features = scorer.extractor.run_split(batch.inputs)
     for frame, prediction in zip(batch.frames, scorer.predict_features(features)):
-        scored = ScoredFrame(frame.index, frame.timestamp, prediction.score, prediction.raw_score,
-                             frame.image if keep_images else None)
+        scored = ScoredFrame(
+            frame.index, frame.timestamp, prediction.score, prediction.raw_score, frame.image if keep_images else None
+        )
         if reference is not None:
             against = reference(frame.image if channels == "bgr" else np.ascontiguousarray(frame.image[..., ::-1]))
             scored.reference_score, scored.reference_raw_score = float(against.score), float(against.raw_score)

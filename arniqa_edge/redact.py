@@ -27,8 +27,10 @@ _QUOTED_USERINFO = re.compile(r"(?P<scheme>(?<=[\"'])[a-zA-Z][a-zA-Z0-9+.-]*://)
 _USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/?#@\s\"']*(?:@[^/?#@\s\"']*)*)@")
 # Password properties of GStreamer elements (rtspsrc user-pw, souphttpsrc proxy-pw, srtsrc passphrase)
 # and password parameters of URL queries (`video.cgi?user=admin&pwd=...`, common on IP cameras).
-_PASSWORD_PROPERTY = re.compile(r"(?P<name>\b(?:user-pw|proxy-pw|passphrase|password|passwd|pwd)\s*=\s*)"
-                                r"(?P<value>\"[^\"]*\"|'[^']*'|[^\s!&#]+)")
+_PASSWORD_PROPERTY = re.compile(
+    r"(?P<name>\b(?:user-pw|proxy-pw|passphrase|password|passwd|pwd)\s*=\s*)"
+    r"(?P<value>\"[^\"]*\"|'[^']*'|[^\s!&#]+)"
+)
 
 
 def redact(source: str) -> str:
@@ -39,4 +41,3 @@ def redact(source: str) -> str:
 
 def _hide_userinfo(match: re.Match) -> str:
     return f"{match['scheme']}{MASK}@"
-

@@ -67,29 +67,36 @@ class LinearRegressor:
         save_file(tensors, str(path), metadata=meta)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "LinearRegressor":
+    def load(cls, path: str | os.PathLike) -> LinearRegressor:
         path = Path(path)
         meta, tensors = read_safetensors(path, "regressor", FORMAT)
         if "weight" not in tensors or "bias" not in tensors:
-            raise WeightsError(f"{path}: not an arniqa_edge regressor file (tensors {sorted(tensors)}, expected "
-                               "weight and bias)")
+            raise WeightsError(
+                f"{path}: not an arniqa_edge regressor file (tensors {sorted(tensors)}, expected weight and bias)"
+            )
         meta.pop("format")
         scale = _read_scale(meta.pop("scale", None), path)
         weight, bias = np.asarray(tensors["weight"]).reshape(-1), np.asarray(tensors["bias"]).reshape(-1)
         if weight.size == 0 or bias.size != 1:
-            raise WeightsError(f"{path}: damaged regressor: {weight.size} weights and {bias.size} bias values "
-                               "(expected one weight per feature and one bias)")
+            raise WeightsError(
+                f"{path}: damaged regressor: {weight.size} weights and {bias.size} bias values "
+                "(expected one weight per feature and one bias)"
+            )
         if not (np.isfinite(weight).all() and np.isfinite(bias).all()):
-            raise WeightsError(f"{path}: damaged regressor: {int((~np.isfinite(weight)).sum())} weights and "
-                               f"{int((~np.isfinite(bias)).sum())} bias values are NaN or infinite")
+            raise WeightsError(
+                f"{path}: damaged regressor: {int((~np.isfinite(weight)).sum())} weights and "
+                f"{int((~np.isfinite(bias)).sum())} bias values are NaN or infinite"
+            )
         return cls(weight, float(bias[0]), scale, meta)
 
 
 def _read_scale(text: str | None, path: Path) -> ScoreScale:
     """The [low, high, higher_is_better] metadata of a regressor file, checked."""
     if text is None:
-        raise WeightsError(f"{path}: damaged regressor: no 'scale' metadata (the label range that maps its "
-                           "output to [0, 1]); refit it with python -m training.fit_regressor")
+        raise WeightsError(
+            f"{path}: damaged regressor: no 'scale' metadata (the label range that maps its "
+            "output to [0, 1]); refit it with python -m training.fit_regressor"
+        )
     try:
         low, high, higher = json.loads(text)
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in (low, high)):
@@ -98,5 +105,7 @@ def _read_scale(text: str | None, path: Path) -> ScoreScale:
             raise TypeError("higher_is_better must be true or false")
         return ScoreScale(float(low), float(high), bool(higher))
     except (TypeError, ValueError) as exc:  # JSONDecodeError is a ValueError
-        raise WeightsError(f"{path}: damaged regressor: its 'scale' metadata {text!r} is not "
-                           f"[low, high, higher_is_better] with high > low ({exc})") from None
+        raise WeightsError(
+            f"{path}: damaged regressor: its 'scale' metadata {text!r} is not "
+            f"[low, high, higher_is_better] with high > low ({exc})"
+        ) from None

@@ -14,8 +14,9 @@ from typing import Any
 from .errors import WeightsError
 
 
-def read_safetensors(path: str | os.PathLike, what: str, format: str | None = None, framework: str = "numpy",
-                     tensors: bool = True) -> tuple[dict[str, str], dict[str, Any]]:
+def read_safetensors(
+    path: str | os.PathLike, what: str, format: str | None = None, framework: str = "numpy", tensors: bool = True
+) -> tuple[dict[str, str], dict[str, Any]]:
     """(metadata, tensors by name) of `path`, a `what` file ("regressor", "CVRKD weights", ...).
 
     format: the `format` metadata it must carry (None: any). framework: "numpy" or "pt"
@@ -33,6 +34,7 @@ def read_safetensors(path: str | os.PathLike, what: str, format: str | None = No
     except Exception as exc:  # safetensors raises its own error types on damaged files
         raise WeightsError(f"{path}: not a {what} file: it does not read as safetensors ({exc})") from None
     if format is not None and metadata.get("format") != format:
-        raise WeightsError(f"{path}: not an arniqa_edge {what} file (format {metadata.get('format')!r}, "
-                           f"expected {format!r})")
+        raise WeightsError(
+            f"{path}: not an arniqa_edge {what} file (format {metadata.get('format')!r}, expected {format!r})"
+        )
     return metadata, values

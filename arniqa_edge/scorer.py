@@ -14,8 +14,8 @@ every tool goes through (the image CLI, the video pipeline, the camera), raises 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -29,7 +29,7 @@ from .models.shipped import load_regressor, missing_weights_message, shipped_wei
 
 @dataclass(frozen=True)
 class Prediction:
-    score: float      #: quality in [0, 1], higher is better
+    score: float  #: quality in [0, 1], higher is better
     raw_score: float  #: the regressor's output, in the units of its training labels
 
 
@@ -56,10 +56,20 @@ class Scorer:
             image over it alone is refused with an `InsufficientMemoryError`.
     """
 
-    def __init__(self, model: str = DEFAULT_MODEL, weights=None, regressor=None, backend: str = "auto",
-                 device: str = "auto", protocol: str = "whole", batch_size: int = 8, num_threads: int = 0,
-                 max_pixels: int = MAX_PIXELS, max_batch_pixels: int | None = None,
-                 memory_budget: int = DEFAULT_MEMORY_BUDGET):
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        weights=None,
+        regressor=None,
+        backend: str = "auto",
+        device: str = "auto",
+        protocol: str = "whole",
+        batch_size: int = 8,
+        num_threads: int = 0,
+        max_pixels: int = MAX_PIXELS,
+        max_batch_pixels: int | None = None,
+        memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    ):
         self.config: ModelConfig = get_model_config(model)
         if protocol not in PROTOCOLS:
             raise ValueError(f"unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}")
@@ -67,9 +77,18 @@ class Scorer:
         self.regressor = load_regressor(regressor)
         self._check_regressor(regressor)
         self.weights_path, self.regressor_path = weights, regressor
-        self.extractor = FeatureExtractor(self.config, weights, backend=backend, device=device, protocol=protocol,
-                                          batch_size=batch_size, num_threads=num_threads, max_pixels=max_pixels,
-                                          max_batch_pixels=max_batch_pixels, memory_budget=memory_budget)
+        self.extractor = FeatureExtractor(
+            self.config,
+            weights,
+            backend=backend,
+            device=device,
+            protocol=protocol,
+            batch_size=batch_size,
+            num_threads=num_threads,
+            max_pixels=max_pixels,
+            max_batch_pixels=max_batch_pixels,
+            memory_budget=memory_budget,
+        )
 
     @property
     def backend(self):
@@ -99,8 +118,10 @@ class Scorer:
         if weights is not None and regressor is not None:
             return weights, regressor
         if weights is not None or regressor is not None:
-            raise WeightsError("pass both --weights and --regressor (a regressor is fitted on one encoder's "
-                               "features), or neither for the shipped model")
+            raise WeightsError(
+                "pass both --weights and --regressor (a regressor is fitted on one encoder's "
+                "features), or neither for the shipped model"
+            )
         shipped = shipped_weights(self.config)
         if shipped is None:
             raise WeightsError(missing_weights_message(self.config))
@@ -110,7 +131,8 @@ class Scorer:
         if self.regressor.input_dim != self.config.regressor_input_dim:
             raise WeightsError(
                 f"regressor {path} takes {self.regressor.input_dim} features, but {self.config.name} gives "
-                f"{self.config.regressor_input_dim} (2 x {self.config.feature_dim}): was it fitted for another model?")
+                f"{self.config.regressor_input_dim} (2 x {self.config.feature_dim}): was it fitted for another model?"
+            )
         fitted_for = self.regressor.metadata.get("model", self.config.name)
         if fitted_for != self.config.name:
             raise WeightsError(f"regressor {path} was fitted for model {fitted_for!r}, not {self.config.name!r}")
@@ -127,8 +149,9 @@ class Scorer:
     def score_batch(self, images: Sequence[ImageLike], channels: str = "bgr") -> list[float]:
         return [p.score for p in self.predict_batch(images, channels)]
 
-    def predict_batch(self, images: Iterable[ImageLike], channels: str = "bgr",
-                      names: Iterable[str] | None = None) -> list[Prediction]:
+    def predict_batch(
+        self, images: Iterable[ImageLike], channels: str = "bgr", names: Iterable[str] | None = None
+    ) -> list[Prediction]:
         """Score many images; same-sized ones share backend calls (`batch_limit`).
 
         names: what error messages call each image (default: its path, or a description of the array).
@@ -150,7 +173,8 @@ class Scorer:
         if not np.isfinite(raw).all():
             raise NonFiniteOutputError(
                 f"the regressor {self.regressor_path} gave a NaN or infinite score: its weights hold non-finite "
-                "values or are far too large for these features")
+                "values or are far too large for these features"
+            )
         unit = self.regressor.scale.to_unit(raw)
         return [Prediction(float(u), float(r)) for u, r in zip(unit, raw)]
 
@@ -159,5 +183,4 @@ class Scorer:
         return self.extractor.embed_batch([image], channels)[0]
 
     def __repr__(self) -> str:
-        return (f"Scorer(model={self.config.name!r}, backend={self.backend.describe()!r}, "
-                f"protocol={self.protocol!r})")
+        return f"Scorer(model={self.config.name!r}, backend={self.backend.describe()!r}, protocol={self.protocol!r})"

@@ -13,9 +13,10 @@ import logging
 import random
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -43,7 +44,7 @@ class Capture(Protocol):
 
 
 def source_kind(spec: str) -> str:
-    """"camera" (an integer index), "url", "gstreamer" (a pipeline with `!`) or "file"."""
+    """ "camera" (an integer index), "url", "gstreamer" (a pipeline with `!`) or "file"."""
     if spec.strip().isdigit():
         return "camera"
     if _URL.match(spec):
@@ -72,7 +73,8 @@ def open_capture(spec: str) -> cv2.VideoCapture:
         if not _opencv_has("GStreamer"):
             raise VideoSourceError(
                 f"{shown!r} looks like a GStreamer pipeline, but this OpenCV build has no GStreamer support "
-                "(opencv-python-headless from PyPI has none; on a Jetson use the system OpenCV of JetPack)")
+                "(opencv-python-headless from PyPI has none; on a Jetson use the system OpenCV of JetPack)"
+            )
         capture = cv2.VideoCapture(spec, cv2.CAP_GSTREAMER)
     if not capture.isOpened():
         capture.release()
@@ -99,8 +101,8 @@ def _opencv_has(feature: str) -> bool:
 class SourceInfo:
     width: int
     height: int
-    fps: float          #: 0 when the source does not say
-    frame_count: int    #: 0 when unknown (live streams, some containers)
+    fps: float  #: 0 when the source does not say
+    frame_count: int  #: 0 when unknown (live streams, some containers)
 
 
 def source_info(capture: Capture) -> SourceInfo:
@@ -154,8 +156,14 @@ class ReconnectingSource:
     errors with its credentials hidden.
     """
 
-    def __init__(self, open_fn: Callable[[], Capture], name: str = "source", backoff: Backoff | None = None,
-                 max_reconnects: int | None = None, sleep: Callable[[float], object] | None = None):
+    def __init__(
+        self,
+        open_fn: Callable[[], Capture],
+        name: str = "source",
+        backoff: Backoff | None = None,
+        max_reconnects: int | None = None,
+        sleep: Callable[[float], object] | None = None,
+    ):
         if max_reconnects is not None and max_reconnects < 0:
             raise ValueError(f"max_reconnects must be >= 0 or None, got {max_reconnects}")
         self._open_fn = open_fn
@@ -196,8 +204,10 @@ class ReconnectingSource:
     def _reopen(self) -> bool:
         if self._tried_before:
             if self._max_reconnects is not None and self._reconnects_without_frame >= self._max_reconnects:
-                raise VideoSourceError(f"{self.name}: gave up after {self._reconnects_without_frame} reconnect "
-                                       f"attempts without a frame (last: {self._last_problem})")
+                raise VideoSourceError(
+                    f"{self.name}: gave up after {self._reconnects_without_frame} reconnect "
+                    f"attempts without a frame (last: {self._last_problem})"
+                )
             if self._delays is None:
                 self._delays = self._backoff.delays()
             self._sleep(next(self._delays))

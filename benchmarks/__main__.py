@@ -17,8 +17,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("suite", choices=sorted(SUITES), help="the suite to run")
     parser.add_argument("--repeats", type=int, default=50, help="timed calls per implementation")
     parser.add_argument("--warmup", type=int, default=5, help="untimed calls first")
-    add_output_argument(parser, "directory for the JSON and markdown files", aliases=("--out",),
-                        default="benchmarks/results")
+    add_output_argument(
+        parser, "directory for the JSON and markdown files", aliases=("--out",), default="benchmarks/results"
+    )
     add_verbosity_arguments(parser, default="warning")
     return parser
 

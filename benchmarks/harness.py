@@ -47,7 +47,9 @@ class SuiteResult:
     summary: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
-def time_callable(fn: Callable[[], Any], repeats: int = 50, warmup: int = 5, sync: Callable[[], Any] | None = None) -> Timing:
+def time_callable(
+    fn: Callable[[], Any], repeats: int = 50, warmup: int = 5, sync: Callable[[], Any] | None = None
+) -> Timing:
     """Times fn() `repeats` times after `warmup` untimed calls.
 
     sync, when given, is called after each fn() inside the timed region (e.g.
@@ -56,8 +58,12 @@ def time_callable(fn: Callable[[], Any], repeats: int = 50, warmup: int = 5, syn
     return time_interleaved([fn], repeats, warmup, [sync])[0]
 
 
-def time_interleaved(fns: Sequence[Callable[[], Any]], repeats: int = 50, warmup: int = 5,
-                     syncs: Sequence[Callable[[], Any] | None] | None = None) -> list[Timing]:
+def time_interleaved(
+    fns: Sequence[Callable[[], Any]],
+    repeats: int = 50,
+    warmup: int = 5,
+    syncs: Sequence[Callable[[], Any] | None] | None = None,
+) -> list[Timing]:
     """Times each of `fns`, taking turns: one call of each per round, `repeats` rounds.
 
     For ratios between implementations on a machine whose speed drifts (shared or

@@ -46,35 +46,47 @@ def agreement(scores: dict[str, np.ndarray], labels: np.ndarray) -> list[dict]:
     for precision, values in scores.items():
         drift = np.abs(values - reference)
         label_srcc = spearmanr(values, labels).statistic
-        rows.append({
-            "precision": precision,
-            "srcc_vs_fp32": float(spearmanr(values, reference).statistic),
-            "max_score_drift": float(drift.max()),
-            "mean_score_drift": float(drift.mean()),
-            "srcc_vs_labels": float(label_srcc),
-            "srcc_change": float(label_srcc - label_srcc_fp32),
-            "goal": GOALS[precision],
-            "meets_goal": bool(abs(label_srcc - label_srcc_fp32) <= GOALS[precision]),
-        })
+        rows.append(
+            {
+                "precision": precision,
+                "srcc_vs_fp32": float(spearmanr(values, reference).statistic),
+                "max_score_drift": float(drift.max()),
+                "mean_score_drift": float(drift.mean()),
+                "srcc_vs_labels": float(label_srcc),
+                "srcc_change": float(label_srcc - label_srcc_fp32),
+                "goal": GOALS[precision],
+                "meets_goal": bool(abs(label_srcc - label_srcc_fp32) <= GOALS[precision]),
+            }
+        )
     return rows
 
 
 def markdown(rows: list[dict], context: dict) -> str:
-    lines = ["# Score agreement of FP16 and INT8 exports with FP32", "",
-             f"{context['images']} distorted images ({context['image_set']}); model {context['model']}, "
-             f"regressor {context['regressor']}; onnxruntime {context['onnxruntime']} CPU.", "",
-             "| precision | SRCC vs FP32 | max score drift | mean score drift | SRCC vs labels | change | goal | met |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "# Score agreement of FP16 and INT8 exports with FP32",
+        "",
+        f"{context['images']} distorted images ({context['image_set']}); model {context['model']}, "
+        f"regressor {context['regressor']}; onnxruntime {context['onnxruntime']} CPU.",
+        "",
+        "| precision | SRCC vs FP32 | max score drift | mean score drift | SRCC vs labels | change | goal | met |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| {r['precision']} | {r['srcc_vs_fp32']:.5f} | {r['max_score_drift']:.5f} | "
-                     f"{r['mean_score_drift']:.5f} | {r['srcc_vs_labels']:.4f} | {r['srcc_change']:+.4f} | "
-                     f"{r['goal']} | {'yes' if r['meets_goal'] else 'no'} |")
+        lines.append(
+            f"| {r['precision']} | {r['srcc_vs_fp32']:.5f} | {r['max_score_drift']:.5f} | "
+            f"{r['mean_score_drift']:.5f} | {r['srcc_vs_labels']:.4f} | {r['srcc_change']:+.4f} | "
+            f"{r['goal']} | {'yes' if r['meets_goal'] else 'no'} |"
+        )
     return "\n".join(lines) + "\n"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m export.accuracy", description=__doc__.split("\n\n")[0],
-                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=HelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m export.accuracy",
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=HelpFormatter,
+    )
     parser.add_argument("onnx", type=Path, nargs="+", help="exports of one model; one must be fp32")
     parser.add_argument("--regressor", type=Path, required=True, help="the regressor the scores go through")
     parser.add_argument("--images", type=Path, required=True, help="folder the 'image' column is relative to")
@@ -104,10 +116,15 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     table = agreement(scores, labels)
-    context = {"model": next(iter(infos.values())).model, "regressor": args.regressor.name, "images": len(images),
-               "image_set": str(args.scores.parent.name), "onnxruntime": onnxruntime.__version__,
-               "files": {info.precision: path.name for path, info in infos.items()},
-               "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    context = {
+        "model": next(iter(infos.values())).model,
+        "regressor": args.regressor.name,
+        "images": len(images),
+        "image_set": str(args.scores.parent.name),
+        "onnxruntime": onnxruntime.__version__,
+        "files": {info.precision: path.name for path, info in infos.items()},
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.with_suffix(".json").write_text(json.dumps({**context, "rows": table}, indent=2) + "\n")
     args.output.with_suffix(".md").write_text(markdown(table, context))

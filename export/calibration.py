@@ -8,8 +8,8 @@ degradation model's registry, seeded), all through the runtime's preprocessing.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -23,8 +23,9 @@ from training.degradation.registry import DISTORTIONS, NUM_LEVELS
 from .images import model_inputs, read_frame
 
 
-def degraded_frames(paths: list[Path], distortions_per_image: int, width: int, height: int, seed: int = 0
-                    ) -> Iterator[np.ndarray]:
+def degraded_frames(
+    paths: list[Path], distortions_per_image: int, width: int, height: int, seed: int = 0
+) -> Iterator[np.ndarray]:
     """BGR uint8 frames: each photo, then `distortions_per_image` distorted versions of it."""
     rng = np.random.default_rng(seed)
     eligible = [spec for spec in DISTORTIONS.values() if spec.min_size <= min(width, height)]

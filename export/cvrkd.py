@@ -34,12 +34,17 @@ import numpy as np
 import torch
 from torch import nn
 
-from arniqa_edge.cli_conventions import (HelpFormatter, add_output_argument, add_verbosity_arguments,
-                                         add_weights_argument, configure_logging)
-from arniqa_edge.errors import ArniqaEdgeError
 from arniqa_edge.backends.files import file_sha256
+from arniqa_edge.cli_conventions import (
+    HelpFormatter,
+    add_output_argument,
+    add_verbosity_arguments,
+    add_weights_argument,
+    configure_logging,
+)
 from arniqa_edge.cvrkd.graphs import MAPS_SUFFIX, SCORE_SUFFIX, GraphInfo
 from arniqa_edge.cvrkd.weights import load_cvrkd
+from arniqa_edge.errors import ArniqaEdgeError
 
 OPSET = 18
 
@@ -78,15 +83,29 @@ def export_cvrkd_onnx(weights: str | Path, out_dir: str | Path) -> tuple[Path, P
         maps = net.stacked_maps(crops)
     graphs = {
         out_dir / f"{stem}{MAPS_SUFFIX}": ("maps", _LevelMaps(net), (crops,), ["crops"], ["maps"]),
-        out_dir / f"{stem}{SCORE_SUFFIX}": ("score", _Score(net), (maps, maps.flip(0)), ["lq_maps", "ref_maps"],
-                                            ["score"]),
+        out_dir / f"{stem}{SCORE_SUFFIX}": (
+            "score",
+            _Score(net),
+            (maps, maps.flip(0)),
+            ["lq_maps", "ref_maps"],
+            ["score"],
+        ),
     }
     for path, (graph, module, example, inputs, outputs) in graphs.items():
         axes = {name: {0: "batch"} for name in inputs + outputs}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # the exporter's own deprecation notice
-            torch.onnx.export(module.eval(), example, str(path), dynamo=False, opset_version=OPSET,
-                              input_names=inputs, output_names=outputs, dynamic_axes=axes, do_constant_folding=True)
+            torch.onnx.export(
+                module.eval(),
+                example,
+                str(path),
+                dynamo=False,
+                opset_version=OPSET,
+                input_names=inputs,
+                output_names=outputs,
+                dynamic_axes=axes,
+                do_constant_folding=True,
+            )
         model = onnx.load(str(path))
         onnx.helper.set_model_props(model, GraphInfo(graph, config, metadata["role"], weights_sha256).to_props())
         onnx.checker.check_model(model, full_check=True)
@@ -101,12 +120,15 @@ def _check_pooling_exports(net) -> None:
     with torch.no_grad():
         sizes = [level.shape[-1] for level in net.backbone(torch.zeros(1, 3, config.crop_size, config.crop_size))]
     if any(size % config.grid for size in sizes):
-        raise ValueError(f"cannot export: at crop size {config.crop_size} the backbone levels are {sizes} px, "
-                         f"not all multiples of the {config.grid} x {config.grid} grid (224 px crops are)")
+        raise ValueError(
+            f"cannot export: at crop size {config.crop_size} the backbone levels are {sizes} px, "
+            f"not all multiples of the {config.grid} x {config.grid} grid (224 px crops are)"
+        )
 
 
-def onnx_score(maps_path: str | Path, score_path: str | Path, lq_crops: np.ndarray,
-               ref_crops: np.ndarray) -> np.ndarray:
+def onnx_score(
+    maps_path: str | Path, score_path: str | Path, lq_crops: np.ndarray, ref_crops: np.ndarray
+) -> np.ndarray:
     """Scores of (N, P, 3, S, S) LQ crops against as many reference crops, with the runtime's onnxruntime engine
     (which pairs the graphs by their stem, as the exporter names them)."""
     from arniqa_edge.cvrkd.graph_engine import open_onnxruntime_graphs
@@ -119,8 +141,12 @@ def onnx_score(maps_path: str | Path, score_path: str | Path, lq_crops: np.ndarr
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m export.cvrkd", description=__doc__.split("\n\n")[0],
-                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=HelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m export.cvrkd",
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=HelpFormatter,
+    )
     add_weights_argument(parser, "CVRKD .safetensors", positional="WEIGHTS", type=Path)
     add_output_argument(parser, "output folder", required=True, aliases=("--out",), dest="out", type=Path)
     add_verbosity_arguments(parser, default="warning")

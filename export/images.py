@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import cv2
 import numpy as np
@@ -38,7 +38,7 @@ def read_frame(path: Path, width: int, height: int) -> np.ndarray:
     size = (max(width, round(image.shape[1] * scale)), max(height, round(image.shape[0] * scale)))
     image = cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
     top, left = (image.shape[0] - height) // 2, (image.shape[1] - width) // 2
-    return np.ascontiguousarray(image[top:top + height, left:left + width])
+    return np.ascontiguousarray(image[top : top + height, left : left + width])
 
 
 def preprocess_spec(config: ModelConfig, image_size: int | None) -> PreprocessSpec:
@@ -47,8 +47,9 @@ def preprocess_spec(config: ModelConfig, image_size: int | None) -> PreprocessSp
     return PreprocessSpec(crop=crop, crop_size=image_size or config.crop_size, mean=config.mean, std=config.std)
 
 
-def model_inputs(frames: Iterable[np.ndarray], config: ModelConfig, image_size: int | None = None
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def model_inputs(
+    frames: Iterable[np.ndarray], config: ModelConfig, image_size: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Same-sized BGR frames -> one batch of (full, half) inputs, through the runtime's preprocessing."""
     spec = preprocess_spec(config, image_size)
     pairs = [preprocess(frame, spec) for frame in frames]

@@ -43,8 +43,13 @@ import torch
 
 from arniqa_edge.backends.files import file_sha256
 from arniqa_edge.backends.model_metadata import ExportedModelInfo, InputSpec
-from arniqa_edge.cli_conventions import (HelpFormatter, add_output_argument, add_verbosity_arguments,
-                                         add_weights_argument, configure_logging)
+from arniqa_edge.cli_conventions import (
+    HelpFormatter,
+    add_output_argument,
+    add_verbosity_arguments,
+    add_weights_argument,
+    configure_logging,
+)
 from arniqa_edge.errors import ArniqaEdgeError
 from arniqa_edge.models import get_model_config, list_models
 from arniqa_edge.models.encoder import load_encoder
@@ -68,9 +73,16 @@ MIN_SIDE = 64
 MAX_SIDE = 8192
 
 
-def export_onnx(config: ModelConfig, weights: str | Path, output: str | Path, regressor: LinearRegressor | None = None,
-                outputs: tuple[str, ...] = ("features",), image_size: int | None = None,
-                opset: int = DEFAULT_OPSET, exporter: str = "torchscript") -> ExportedModelInfo:
+def export_onnx(
+    config: ModelConfig,
+    weights: str | Path,
+    output: str | Path,
+    regressor: LinearRegressor | None = None,
+    outputs: tuple[str, ...] = ("features",),
+    image_size: int | None = None,
+    opset: int = DEFAULT_OPSET,
+    exporter: str = "torchscript",
+) -> ExportedModelInfo:
     """Write the ONNX graph of `config` with `weights` to `output`, with its arniqa metadata."""
     if exporter not in EXPORTERS:
         raise ValueError(f"exporter must be one of {EXPORTERS}, got {exporter!r}")
@@ -83,9 +95,15 @@ def export_onnx(config: ModelConfig, weights: str | Path, output: str | Path, re
     else:
         _export_dynamo(module, example, output, outputs, image_size, opset)
     info = ExportedModelInfo(
-        model=config.name, feature_dim=config.feature_dim, outputs=outputs,
-        inputs=InputSpec.for_model(config, image_size), precision="fp32", opset=opset,
-        regressor_scale=_scale_of(regressor) if "score" in outputs else None, weights_sha256=file_sha256(weights))
+        model=config.name,
+        feature_dim=config.feature_dim,
+        outputs=outputs,
+        inputs=InputSpec.for_model(config, image_size),
+        precision="fp32",
+        opset=opset,
+        regressor_scale=_scale_of(regressor) if "score" in outputs else None,
+        weights_sha256=file_sha256(weights),
+    )
     model = onnx.load(str(output))
     model.producer_name, model.doc_string = "arniqa_edge export", f"ARNIQA {config.name}: {', '.join(outputs)}"
     onnx.save(stamp(model, info), str(output))
@@ -108,9 +126,17 @@ def export_torchscript(module, example, output: Path, outputs, image_size, opset
     axes.update({name: {0: "batch"} for name in outputs})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # the exporter's own deprecation notice
-        torch.onnx.export(module, example, str(output), dynamo=False, opset_version=opset,
-                          input_names=list(INPUT_NAMES), output_names=list(outputs), dynamic_axes=axes,
-                          do_constant_folding=True)
+        torch.onnx.export(
+            module,
+            example,
+            str(output),
+            dynamo=False,
+            opset_version=opset,
+            input_names=list(INPUT_NAMES),
+            output_names=list(outputs),
+            dynamic_axes=axes,
+            do_constant_folding=True,
+        )
 
 
 def _export_dynamo(module, example, output: Path, outputs, image_size, opset) -> None:
@@ -119,12 +145,28 @@ def _export_dynamo(module, example, output: Path, outputs, image_size, opset) ->
     if image_size:
         shapes = {"full": {0: batch}, "half": {0: batch}}
     else:
-        shapes = {"full": {0: batch, 2: dim("height", min=MIN_SIDE, max=MAX_SIDE),
-                           3: dim("width", min=MIN_SIDE, max=MAX_SIDE)},
-                  "half": {0: batch, 2: dim("half_height", min=MIN_SIDE // 2, max=MAX_SIDE // 2),
-                           3: dim("half_width", min=MIN_SIDE // 2, max=MAX_SIDE // 2)}}
-    program = torch.onnx.export(module, example, dynamo=True, opset_version=opset, optimize=True,
-                                input_names=list(INPUT_NAMES), output_names=list(outputs), dynamic_shapes=shapes)
+        shapes = {
+            "full": {
+                0: batch,
+                2: dim("height", min=MIN_SIDE, max=MAX_SIDE),
+                3: dim("width", min=MIN_SIDE, max=MAX_SIDE),
+            },
+            "half": {
+                0: batch,
+                2: dim("half_height", min=MIN_SIDE // 2, max=MAX_SIDE // 2),
+                3: dim("half_width", min=MIN_SIDE // 2, max=MAX_SIDE // 2),
+            },
+        }
+    program = torch.onnx.export(
+        module,
+        example,
+        dynamo=True,
+        opset_version=opset,
+        optimize=True,
+        input_names=list(INPUT_NAMES),
+        output_names=list(outputs),
+        dynamic_shapes=shapes,
+    )
     program.save(str(output))
 
 
@@ -133,8 +175,9 @@ def _scale_of(regressor: LinearRegressor) -> tuple[float, float, bool]:
     return float(scale.low), float(scale.high), bool(scale.higher_is_better)
 
 
-def compare_with_torch(path: str | Path, module: torch.nn.Module, full: np.ndarray, half: np.ndarray
-                       ) -> dict[str, float]:
+def compare_with_torch(
+    path: str | Path, module: torch.nn.Module, full: np.ndarray, half: np.ndarray
+) -> dict[str, float]:
     """Largest absolute difference per output between onnxruntime (CPU) and the torch module."""
     import onnxruntime as ort
 
@@ -154,16 +197,26 @@ def check_frames(images: list[Path], image_size: int | None) -> list[np.ndarray]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m export.onnx", description=__doc__.split("\n\n")[0],
-                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=HelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m export.onnx",
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=HelpFormatter,
+    )
     parser.add_argument("--model", default="arniqa-lite0", choices=list_models(), help="model of the weights")
     add_weights_argument(parser, "encoder weights (.safetensors, or ARNIQA.pth for arniqa-r50)")
     parser.add_argument("--regressor", help="regressor file; needed for a score output (default: none)")
-    parser.add_argument("--outputs", default="features", choices=OUTPUT_CHOICES, metavar="OUTPUTS",
-                        help="the graph's outputs: features (both scales' features, concatenated), score (the "
-                             "regressor folded in; needs --regressor), or both as score,features")
-    parser.add_argument("--image-size", type=int,
-                        help="fix H = W (crop protocols) (default: dynamic H and W, the whole-image protocol)")
+    parser.add_argument(
+        "--outputs",
+        default="features",
+        choices=OUTPUT_CHOICES,
+        metavar="OUTPUTS",
+        help="the graph's outputs: features (both scales' features, concatenated), score (the "
+        "regressor folded in; needs --regressor), or both as score,features",
+    )
+    parser.add_argument(
+        "--image-size", type=int, help="fix H = W (crop protocols) (default: dynamic H and W, the whole-image protocol)"
+    )
     parser.add_argument("--opset", type=int, default=DEFAULT_OPSET, help="ONNX opset")
     parser.add_argument("--exporter", default="torchscript", choices=EXPORTERS, help="torch's ONNX exporter")
     parser.add_argument("--check-images", help="folder or image to check against torch (default: 2 shared photos)")
@@ -180,8 +233,9 @@ def main(argv=None) -> int:
     outputs = tuple(args.outputs.split(","))
     try:
         regressor = load_regressor(args.regressor) if args.regressor else None
-        info = export_onnx(config, args.weights, args.output, regressor, outputs, args.image_size, args.opset,
-                           args.exporter)
+        info = export_onnx(
+            config, args.weights, args.output, regressor, outputs, args.image_size, args.opset, args.exporter
+        )
         images = list_images(args.check_images, 2) if args.check_images else default_images()
         full, half = model_inputs(check_frames(images, args.image_size), config, args.image_size)
         module = export_module(load_encoder(config, args.weights).backbone, outputs, regressor)
@@ -190,8 +244,10 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     report = ", ".join(f"{name} {diff:.2e}" for name, diff in diffs.items())
-    print(f"wrote {args.output} ({info.model}, outputs {', '.join(outputs)}, opset {info.opset}); "
-          f"max |onnx - torch| on {len(images)} photos: {report}")
+    print(
+        f"wrote {args.output} ({info.model}, outputs {', '.join(outputs)}, opset {info.opset}); "
+        f"max |onnx - torch| on {len(images)} photos: {report}"
+    )
     if any(diff > args.tolerance for diff in diffs.values()):
         print(f"error: the export differs from torch by more than {args.tolerance}", file=sys.stderr)
         return 1

@@ -42,8 +42,13 @@ from pathlib import Path
 
 import onnx
 
-from arniqa_edge.cli_conventions import (HelpFormatter, add_output_argument, add_verbosity_arguments,
-                                         add_weights_argument, configure_logging)
+from arniqa_edge.cli_conventions import (
+    HelpFormatter,
+    add_output_argument,
+    add_verbosity_arguments,
+    add_weights_argument,
+    configure_logging,
+)
 from arniqa_edge.errors import ArniqaEdgeError
 from arniqa_edge.models import get_model_config
 
@@ -127,20 +132,40 @@ def _int8_options(target: str, head: list[str]) -> dict:
     from onnxruntime.quantization import QuantFormat, QuantType
 
     if target == "tensorrt":
-        return dict(quant_format=QuantFormat.QDQ, activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
-                    per_channel=True, op_types_to_quantize=INT8_OPS, nodes_to_exclude=head,
-                    extra_options={"ActivationSymmetric": True, "WeightSymmetric": True,
-                                   "OpTypesToExcludeOutputQuantization": NO_OUTPUT_QDQ,
-                                   # TensorRT dequantizes only 8-bit (and FP8/FP4) tensors: int32 biases stay float.
-                                   "QuantizeBias": False})
+        return dict(
+            quant_format=QuantFormat.QDQ,
+            activation_type=QuantType.QInt8,
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            op_types_to_quantize=INT8_OPS,
+            nodes_to_exclude=head,
+            extra_options={
+                "ActivationSymmetric": True,
+                "WeightSymmetric": True,
+                "OpTypesToExcludeOutputQuantization": NO_OUTPUT_QDQ,
+                # TensorRT dequantizes only 8-bit (and FP8/FP4) tensors: int32 biases stay float.
+                "QuantizeBias": False,
+            },
+        )
     if target == "cpu":
-        return dict(quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                    per_channel=True, nodes_to_exclude=head, extra_options={"WeightSymmetric": True})
+        return dict(
+            quant_format=QuantFormat.QDQ,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            nodes_to_exclude=head,
+            extra_options={"WeightSymmetric": True},
+        )
     raise ValueError(f"INT8 target must be one of {INT8_TARGETS}, got {target!r}")
 
 
-def to_int8(source: str | Path, output: str | Path, calibration: CalibrationReader,
-            calibrate_method: str = "MinMax", target: str = "tensorrt") -> None:
+def to_int8(
+    source: str | Path,
+    output: str | Path,
+    calibration: CalibrationReader,
+    calibrate_method: str = "MinMax",
+    target: str = "tensorrt",
+) -> None:
     from onnxruntime.quantization import CalibrationMethod, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -151,32 +176,60 @@ def to_int8(source: str | Path, output: str | Path, calibration: CalibrationRead
         quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
         model = _named(onnx.load(str(prepared)))
         onnx.save(model, str(prepared))
-        quantize_static(str(prepared), str(output), calibration,
-                        calibrate_method=CalibrationMethod[calibrate_method], **_int8_options(target, head_nodes(model)))
+        quantize_static(
+            str(prepared),
+            str(output),
+            calibration,
+            calibrate_method=CalibrationMethod[calibrate_method],
+            **_int8_options(target, head_nodes(model)),
+        )
     quantized = onnx.load(str(output))
     onnx.save(stamp(quantized, info.with_precision("int8", target)), str(output))
     onnx.checker.check_model(str(output), full_check=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m export.quantize", description=__doc__.split("\n\n")[0],
-                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=HelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m export.quantize",
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=HelpFormatter,
+    )
     add_weights_argument(parser, "FP32 ONNX file from python -m export.onnx", positional="ONNX", type=Path)
     parser.add_argument("--precision", required=True, choices=["fp16", "int8"], help="precision to lower to")
-    parser.add_argument("--target", choices=INT8_TARGETS, default="tensorrt",
-                        help="int8: where the graph will run; tensorrt (GPUs, Jetson) or cpu (onnxruntime on x86 "
-                             "or ARM); each is slow on the other")
+    parser.add_argument(
+        "--target",
+        choices=INT8_TARGETS,
+        default="tensorrt",
+        help="int8: where the graph will run; tensorrt (GPUs, Jetson) or cpu (onnxruntime on x86 "
+        "or ARM); each is slow on the other",
+    )
     add_output_argument(parser, "the .onnx file to write", required=True, type=Path)
     calib = parser.add_argument_group("INT8 calibration")
-    calib.add_argument("--calibration-dir", type=Path, default=SHARED_DATA / "pristine" / "train",
-                       help="pristine photos (default: the shared training split)")
+    calib.add_argument(
+        "--calibration-dir",
+        type=Path,
+        default=SHARED_DATA / "pristine" / "train",
+        help="pristine photos (default: the shared training split)",
+    )
     calib.add_argument("--calibration-images", type=int, default=32, help="photos taken from it")
-    calib.add_argument("--distortions-per-image", type=int, default=2,
-                       help="distorted versions of each photo added to the set")
-    calib.add_argument("--calibration-size", type=int, nargs=2, default=(320, 240), metavar=("WIDTH", "HEIGHT"),
-                       help="frame size for a dynamic-size graph")
-    calib.add_argument("--calibrate-method", default="MinMax", choices=["MinMax", "Percentile", "Entropy"],
-                       help="how onnxruntime turns the calibration activations into ranges")
+    calib.add_argument(
+        "--distortions-per-image", type=int, default=2, help="distorted versions of each photo added to the set"
+    )
+    calib.add_argument(
+        "--calibration-size",
+        type=int,
+        nargs=2,
+        default=(320, 240),
+        metavar=("WIDTH", "HEIGHT"),
+        help="frame size for a dynamic-size graph",
+    )
+    calib.add_argument(
+        "--calibrate-method",
+        default="MinMax",
+        choices=["MinMax", "Percentile", "Entropy"],
+        help="how onnxruntime turns the calibration activations into ranges",
+    )
     calib.add_argument("--seed", type=int, default=0, help="seed of the calibration distortions")
     add_verbosity_arguments(parser)
     return parser
@@ -200,8 +253,10 @@ def main(argv=None) -> int:
     except (ArniqaEdgeError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"wrote {args.output} (int8 Q/DQ, calibrated on {reader.count} frames: {len(photos)} photos "
-          f"x (1 + {args.distortions_per_image} distorted))")
+    print(
+        f"wrote {args.output} (int8 Q/DQ, calibrated on {reader.count} frames: {len(photos)} photos "
+        f"x (1 + {args.distortions_per_image} distorted))"
+    )
     return 0
 
 

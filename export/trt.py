@@ -42,8 +42,13 @@ from pathlib import Path
 import onnx
 
 from arniqa_edge.backends.engine_sidecar import EngineSidecar
-from arniqa_edge.cli_conventions import (HelpFormatter, add_output_argument, add_verbosity_arguments,
-                                         add_weights_argument, configure_logging)
+from arniqa_edge.cli_conventions import (
+    HelpFormatter,
+    add_output_argument,
+    add_verbosity_arguments,
+    add_weights_argument,
+    configure_logging,
+)
 from arniqa_edge.errors import ArniqaEdgeError
 
 from .trt_profiles import DEFAULT_SIZE, ShapeRange, graph_profile
@@ -59,8 +64,10 @@ def tensorrt_module(name: str = "auto"):
     for candidate in candidates:
         if importlib.util.find_spec(candidate) is not None:
             return importlib.import_module(candidate)
-    raise ImportError(f"no TensorRT Python module found (tried {', '.join(candidates)}): pip install tensorrt-rtx, "
-                      "or TensorRT (JetPack on a Jetson)")
+    raise ImportError(
+        f"no TensorRT Python module found (tried {', '.join(candidates)}): pip install tensorrt-rtx, "
+        "or TensorRT (JetPack on a Jetson)"
+    )
 
 
 def parse_network(trt, builder, onnx_path: Path):
@@ -85,9 +92,16 @@ def layer_precisions(trt, network) -> dict[str, int]:
     return counts
 
 
-def build_engine(onnx_path: str | Path, engine_path: str | Path, precision: str, shapes: ShapeRange = ShapeRange(),
-                 workspace_gib: float = 1.0, timing_cache: str | Path | None = None, dla_core: int | None = None,
-                 module: str = "auto") -> EngineSidecar:
+def build_engine(
+    onnx_path: str | Path,
+    engine_path: str | Path,
+    precision: str,
+    shapes: ShapeRange = ShapeRange(),
+    workspace_gib: float = 1.0,
+    timing_cache: str | Path | None = None,
+    dla_core: int | None = None,
+    module: str = "auto",
+) -> EngineSidecar:
     """Build `onnx_path` (an encoder or a CVRKD graph) into `engine_path` and write its sidecar beside it.
 
     `shapes` gives the batch range, and an encoder's image size range; the graph's metadata fixes the rest.
@@ -97,14 +111,17 @@ def build_engine(onnx_path: str | Path, engine_path: str | Path, precision: str,
     model = onnx.load(str(onnx_path), load_external_data=False)
     graph = graph_profile(model, str(onnx_path), shapes)
     if graph.precision != precision:
-        raise ValueError(f"{onnx_path} is a {graph.precision} graph, --precision {precision} was asked for: "
-                         f"convert an encoder with python -m export.quantize --precision {precision} first "
-                         "(CVRKD graphs are float32)")
+        raise ValueError(
+            f"{onnx_path} is a {graph.precision} graph, --precision {precision} was asked for: "
+            f"convert an encoder with python -m export.quantize --precision {precision} first "
+            "(CVRKD graphs are float32)"
+        )
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
     network, _parser = parse_network(trt, builder, onnx_path)
-    log.info("parsed %s: %d layers, output types %s", onnx_path.name, network.num_layers,
-             layer_precisions(trt, network))
+    log.info(
+        "parsed %s: %d layers, output types %s", onnx_path.name, network.num_layers, layer_precisions(trt, network)
+    )
 
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_gib * (1 << 30)))
@@ -130,9 +147,16 @@ def build_engine(onnx_path: str | Path, engine_path: str | Path, precision: str,
     if cache is not None:
         Path(timing_cache).write_bytes(bytes(cache.serialize()))
     sidecar = EngineSidecar(
-        model=graph.model, precision=precision, builder=trt.__name__, tensorrt_version=trt.__version__,
-        gpu=_gpu_name(), onnx_sha256=hashlib.sha256(onnx_path.read_bytes()).hexdigest(),
-        input_shapes=graph.input_shapes, onnx_metadata=graph.metadata, dla_core=dla_core)
+        model=graph.model,
+        precision=precision,
+        builder=trt.__name__,
+        tensorrt_version=trt.__version__,
+        gpu=_gpu_name(),
+        onnx_sha256=hashlib.sha256(onnx_path.read_bytes()).hexdigest(),
+        input_shapes=graph.input_shapes,
+        onnx_metadata=graph.metadata,
+        dla_core=dla_core,
+    )
     sidecar.write(engine_path)
     return sidecar
 
@@ -158,26 +182,55 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m export.trt", description=__doc__.split("\n\n")[0],
-                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=HelpFormatter)
-    add_weights_argument(parser, "ONNX file from export.onnx / export.quantize, or a CVRKD graph from "
-                                 "export.cvrkd", positional="ONNX", type=Path)
-    parser.add_argument("--precision", required=True, choices=["fp32", "fp16", "int8"],
-                        help="precision of the ONNX file (checked against its metadata)")
+    parser = argparse.ArgumentParser(
+        prog="python -m export.trt",
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=HelpFormatter,
+    )
+    add_weights_argument(
+        parser,
+        "ONNX file from export.onnx / export.quantize, or a CVRKD graph from export.cvrkd",
+        positional="ONNX",
+        type=Path,
+    )
+    parser.add_argument(
+        "--precision",
+        required=True,
+        choices=["fp32", "fp16", "int8"],
+        help="precision of the ONNX file (checked against its metadata)",
+    )
     add_output_argument(parser, "engine file (.engine or .plan)", required=True, type=Path)
-    parser.add_argument("--batch", type=int, nargs=3, default=ShapeRange().batch, metavar=("MIN", "OPT", "MAX"),
-                        help="images per call (for a CVRKD score graph: references scored at once)")
-    parser.add_argument("--size", type=_size, nargs=3, metavar=("MIN", "OPT", "MAX"),
-                        help="full-scale HEIGHTxWIDTH range of a dynamic-size encoder (default: "
-                             f"{' '.join('x'.join(map(str, s)) for s in DEFAULT_SIZE)}); not for CVRKD graphs, "
-                             "whose crops the network fixes")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        nargs=3,
+        default=ShapeRange().batch,
+        metavar=("MIN", "OPT", "MAX"),
+        help="images per call (for a CVRKD score graph: references scored at once)",
+    )
+    parser.add_argument(
+        "--size",
+        type=_size,
+        nargs=3,
+        metavar=("MIN", "OPT", "MAX"),
+        help="full-scale HEIGHTxWIDTH range of a dynamic-size encoder (default: "
+        f"{' '.join('x'.join(map(str, s)) for s in DEFAULT_SIZE)}); not for CVRKD graphs, "
+        "whose crops the network fixes",
+    )
     parser.add_argument("--workspace", type=float, default=1.0, help="workspace limit in GiB")
-    parser.add_argument("--timing-cache", type=Path,
-                        help="timing cache file, read if present and updated (default: none)")
-    parser.add_argument("--dla-core", type=int,
-                        help="build for this DLA core, with GPU fallback (Jetson) (default: GPU only)")
-    parser.add_argument("--module", default="auto", choices=["auto", *MODULES],
-                        help="TensorRT Python module; auto: tensorrt if installed, else tensorrt_rtx")
+    parser.add_argument(
+        "--timing-cache", type=Path, help="timing cache file, read if present and updated (default: none)"
+    )
+    parser.add_argument(
+        "--dla-core", type=int, help="build for this DLA core, with GPU fallback (Jetson) (default: GPU only)"
+    )
+    parser.add_argument(
+        "--module",
+        default="auto",
+        choices=["auto", *MODULES],
+        help="TensorRT Python module; auto: tensorrt if installed, else tensorrt_rtx",
+    )
     add_verbosity_arguments(parser)
     return parser
 
@@ -187,13 +240,23 @@ def main(argv=None) -> int:
     configure_logging(args)
     try:
         shapes = ShapeRange(tuple(args.batch), tuple(args.size) if args.size else None)
-        sidecar = build_engine(args.weights, args.output, args.precision, shapes, args.workspace, args.timing_cache,
-                               args.dla_core, args.module)
+        sidecar = build_engine(
+            args.weights,
+            args.output,
+            args.precision,
+            shapes,
+            args.workspace,
+            args.timing_cache,
+            args.dla_core,
+            args.module,
+        )
     except (ImportError, ValueError, RuntimeError, OSError, ArniqaEdgeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"wrote {args.output} and its sidecar ({sidecar.builder} {sidecar.tensorrt_version}, {sidecar.precision}, "
-          f"GPU {sidecar.gpu or 'none: built for any RTX GPU'})")
+    print(
+        f"wrote {args.output} and its sidecar ({sidecar.builder} {sidecar.tensorrt_version}, {sidecar.precision}, "
+        f"GPU {sidecar.gpu or 'none: built for any RTX GPU'})"
+    )
     return 0
 
 

@@ -67,14 +67,19 @@ def _cvrkd_profile(props: dict[str, str], source: str, shapes: ShapeRange, ours:
     info = GraphInfo.from_props(props, source)
     config = info.config
     if shapes.size is not None:
-        raise ValueError(f"{source} is a CVRKD {info.graph} graph: its {config.crops} crops of {config.crop_size} px "
-                         "are fixed by the network, so --size does not apply (--batch does)")
+        raise ValueError(
+            f"{source} is a CVRKD {info.graph} graph: its {config.crops} crops of {config.crop_size} px "
+            "are fixed by the network, so --size does not apply (--batch does)"
+        )
     if info.graph == "maps":
+
         def shape(batch: int) -> list[int]:
             return [batch * config.crops, 3, config.crop_size, config.crop_size]
     else:
+
         def shape(batch: int) -> list[int]:
             return [batch, config.mixer_input_dim, config.grid, config.grid]
+
     inputs, _ = GRAPHS[info.graph]
     input_shapes = {name: {key: shape(batch) for key, batch in zip(KEYS, shapes.batch)} for name in inputs}
     # The exporter writes float32 graphs only.

@@ -50,8 +50,8 @@ def lite0_imagenet_weights(tmp_path_factory) -> Path:
     """The ImageNet-initialised lite0 encoder in our weights format."""
     if not has_torch():
         pytest.skip("needs torch and timm")
-    from training.init_weights import initial_encoder
     from arniqa_edge.models.encoder import save_encoder
+    from training.init_weights import initial_encoder
 
     path = tmp_path_factory.mktemp("weights") / "lite0-imagenet.safetensors"
     encoder, source = initial_encoder("arniqa-lite0", seed=0)
@@ -75,8 +75,9 @@ def blur_regressor(lite0_imagenet_weights, tmp_path_factory) -> Path:
     from arniqa_edge.regressor import LinearRegressor, ScoreScale
     from training.regression import fit_ridge
 
-    extractor = FeatureExtractor(get_model_config("arniqa-lite0"), lite0_imagenet_weights, backend="torch",
-                                 device="cpu")
+    extractor = FeatureExtractor(
+        get_model_config("arniqa-lite0"), lite0_imagenet_weights, backend="torch", device="cpu"
+    )
     images, labels, groups = [], [], []
     for index, path in enumerate(pristine_images("train", count=6)):
         base = cv2.resize(cv2.imread(str(path)), (160, 112), interpolation=cv2.INTER_AREA)

@@ -15,15 +15,42 @@ from pathlib import Path
 
 import cv2
 import pytest
-
 from conftest import SHARED_DATA, pristine_images
 
 LABELS = SHARED_DATA / "labels" / "KADID-10k.csv"
 #: A network small enough to train in seconds on two cores: 2 crops of 64 px.
-TINY_ARCHITECTURE = ["--crops", "2", "--crop-size", "64", "--level-channels", "8", "--mixer-dim", "32",
-                     "--lq-depth", "2", "--diff-depth", "3"]
-TINY_RUN = ["--short-side", "96", "--types", "gaublur,jpeg", "--steps", "3", "--batch-size", "2",
-            "--log-every", "1", "--device", "cpu", "--init", "random", "--labels", str(LABELS)]
+TINY_ARCHITECTURE = [
+    "--crops",
+    "2",
+    "--crop-size",
+    "64",
+    "--level-channels",
+    "8",
+    "--mixer-dim",
+    "32",
+    "--lq-depth",
+    "2",
+    "--diff-depth",
+    "3",
+]
+TINY_RUN = [
+    "--short-side",
+    "96",
+    "--types",
+    "gaublur,jpeg",
+    "--steps",
+    "3",
+    "--batch-size",
+    "2",
+    "--log-every",
+    "1",
+    "--device",
+    "cpu",
+    "--init",
+    "random",
+    "--labels",
+    str(LABELS),
+]
 
 _RUNS: dict[str, Path] = {}
 _EXPORTED: dict[str, Path] = {}
@@ -56,8 +83,15 @@ def _train_all(folder: Path) -> dict[str, Path]:
     common = ["--data", str(paths["data"]), *TINY_RUN]
     runs = {
         "teacher": ["teacher", *TINY_ARCHITECTURE],
-        "student": ["student", "--teacher", str(folder / "teacher" / train.MODEL_FILE),
-                    "--val", str(paths["val"]), "--val-images", "2"],
+        "student": [
+            "student",
+            "--teacher",
+            str(folder / "teacher" / train.MODEL_FILE),
+            "--val",
+            str(paths["val"]),
+            "--val-images",
+            "2",
+        ],
         "student-nodistill": ["student", "--no-distill", "--teacher", str(folder / "teacher" / train.MODEL_FILE)],
     }
     for name, argv in runs.items():

@@ -9,8 +9,7 @@ import logging
 import numpy as np
 import pytest
 
-from arniqa_edge.backends import Backend, create_backend, register_backend, unregister_backend
-from arniqa_edge.backends import registry
+from arniqa_edge.backends import Backend, create_backend, register_backend, registry, unregister_backend
 from arniqa_edge.backends.cuda_inputs import CudaInputs
 from arniqa_edge.backends.inputs import HostInputs
 from arniqa_edge.models import get_model_config
@@ -30,8 +29,13 @@ class MeanBackend(Backend):
         self.path = path
 
     def _run(self, full, half):
-        means = np.concatenate([full.reshape(full.shape[0], -1).mean(1, keepdims=True),
-                                half.reshape(half.shape[0], -1).mean(1, keepdims=True)], axis=1)
+        means = np.concatenate(
+            [
+                full.reshape(full.shape[0], -1).mean(1, keepdims=True),
+                half.reshape(half.shape[0], -1).mean(1, keepdims=True),
+            ],
+            axis=1,
+        )
         return np.repeat(means, self.feature_dim, axis=1).astype(np.float32)
 
 
@@ -75,8 +79,11 @@ def test_both_scorers_share_one_order_and_one_policy(fake_backend, tmp_path):
     from arniqa_edge.cvrkd.engine import open_engine
 
     order = [(entry.name, device) for entry, device in registry.auto_order("encoder") if entry.name != "fake"]
-    assert order == [(entry.name, device) for entry, device in registry.auto_order("cvrkd")] == [
-        ("tensorrt", "cuda"), ("onnxruntime", "cuda"), ("torch", "cuda"), ("onnxruntime", "cpu"), ("torch", "cpu")]
+    assert (
+        order
+        == [(entry.name, device) for entry, device in registry.auto_order("cvrkd")]
+        == [("tensorrt", "cuda"), ("onnxruntime", "cuda"), ("torch", "cuda"), ("onnxruntime", "cpu"), ("torch", "cpu")]
+    )
 
     class FakeEngine:
         name, device, precision = "fake", "cpu", "fp32"
@@ -96,13 +103,19 @@ def test_both_scorers_share_one_order_and_one_policy(fake_backend, tmp_path):
 
 
 def test_probes_skip_what_cannot_run_here(tmp_path, monkeypatch):
-    """"auto" asks each backend whether it runs on the device before it opens a file."""
+    """ "auto" asks each backend whether it runs on the device before it opens a file."""
     opened = []
     for name in ("onnxruntime", "torch"):
         entry = registry.get_entry("encoder", name)
-        monkeypatch.setitem(registry._ENTRIES, ("encoder", name), dataclasses.replace(
-            entry, probe=lambda device, name=name: name == "torch",
-            factory=lambda *args, name=name, **kwargs: opened.append(name) or MeanBackend()))
+        monkeypatch.setitem(
+            registry._ENTRIES,
+            ("encoder", name),
+            dataclasses.replace(
+                entry,
+                probe=lambda device, name=name: name == "torch",
+                factory=lambda *args, name=name, **kwargs: opened.append(name) or MeanBackend(),
+            ),
+        )
     for suffix in (".onnx", ".safetensors"):
         (tmp_path / f"m{suffix}").write_bytes(b"x")
     create_backend("auto", LITE0, tmp_path / "m.onnx", device="cpu")
@@ -221,9 +234,12 @@ def test_onnx_metadata_is_read_without_onnx(tmp_path):
     from arniqa_edge.backends.onnx_props import read_onnx_metadata
     from arniqa_edge.errors import WeightsError
 
-    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
+    )
     model = helper.make_model(graph, doc_string="d" * 1000)
     helper.set_model_props(model, {"arniqa.kind": "encoder", "note": "ünïcode"})
     onnx.save(model, str(tmp_path / "m.onnx"))
@@ -239,8 +255,12 @@ def test_one_metadata_scheme_reads_the_cvrkd_graphs_of_before():
 
     info = GraphInfo("maps", CVRKDConfig(crops=2), "student", "ab" * 32)
     assert GraphInfo.from_props(info.to_props(), "new.maps.onnx") == info
-    legacy = {"cvrkd_config": info.config.to_json(), "cvrkd_graph": "maps", "cvrkd_role": "student",
-              "cvrkd_weights_sha256": "ab" * 32}  # exported before the scheme was one
+    legacy = {
+        "cvrkd_config": info.config.to_json(),
+        "cvrkd_graph": "maps",
+        "cvrkd_role": "student",
+        "cvrkd_weights_sha256": "ab" * 32,
+    }  # exported before the scheme was one
     assert GraphInfo.from_props(legacy, "old.maps.onnx") == info
 
 

@@ -7,11 +7,11 @@ import sys
 import cv2
 import numpy as np
 import pytest
+from conftest import ROOT, gaussian_blur, has_torch, pristine_images
 
 from arniqa_edge import Scorer, WeightsError
 from arniqa_edge.backends import create_backend
 from arniqa_edge.models import get_model_config
-from conftest import ROOT, gaussian_blur, has_torch, pristine_images
 
 pytestmark = pytest.mark.skipif(not has_torch(), reason="exports need torch and timm")
 LITE0 = get_model_config("arniqa-lite0")
@@ -52,11 +52,16 @@ def test_int8_layouts_by_target(exports, caplog):
     for name in ("int8", "int8-cpu"):
         model = onnx.load(str(exports[name]))
         ops = [node.op_type for node in model.graph.node]
-        zero_points = {init.name: init.data_type for init in model.graph.initializer if init.name.endswith("zero_point")}
+        zero_points = {
+            init.name: init.data_type for init in model.graph.initializer if init.name.endswith("zero_point")
+        }
         quantized = {node.input[0] for node in model.graph.node if node.op_type == "QuantizeLinear"}
         conv_outputs = [node.output[0] for node in model.graph.node if node.op_type == "Conv"]
-        layouts[name] = (read_info(model).target, sum(out in quantized for out in conv_outputs),
-                         set(zero_points.values()))
+        layouts[name] = (
+            read_info(model).target,
+            sum(out in quantized for out in conv_outputs),
+            set(zero_points.values()),
+        )
         assert ops.count("Conv") > 40
     # TensorRT: symmetric int8 (zero points int8 only); CPU: uint8 activations, Q/DQ on outputs too
     assert layouts["int8"][0] == "tensorrt" and onnx.TensorProto.UINT8 not in layouts["int8"][2]
@@ -112,18 +117,21 @@ def test_mismatched_or_unsuitable_files_are_refused(exports, lite0_imagenet_weig
 def test_scores_with_an_onnx_file_and_no_torch(exports, blur_regressor, images, tmp_path):
     path = tmp_path / "frame.png"
     cv2.imwrite(str(path), images[0])
-    code = ("import sys; sys.modules['torch'] = None; sys.modules['timm'] = None\n"
-            "from arniqa_edge.cli import main\n"
-            f"sys.exit(main(['{path}', '--weights', '{exports['fp32']}', '--regressor', '{blur_regressor}', "
-            "'--json', '-v']))\n")
+    code = (
+        "import sys; sys.modules['torch'] = None; sys.modules['timm'] = None\n"
+        "from arniqa_edge.cli import main\n"
+        f"sys.exit(main(['{path}', '--weights', '{exports['fp32']}', '--regressor', '{blur_regressor}', "
+        "'--json', '-v']))\n"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "backend auto: using onnxruntime fp32 on cpu" in result.stderr
     assert '"score"' in result.stdout
 
 
-def test_auto_on_a_cpu_takes_the_fastest_correct_file_never_a_slower_precision(exports, lite0_imagenet_weights,
-                                                                              tmp_path, caplog):
+def test_auto_on_a_cpu_takes_the_fastest_correct_file_never_a_slower_precision(
+    exports, lite0_imagenet_weights, tmp_path, caplog
+):
     """Beside the weights: <stem>.int8.onnx when made for the CPU (U8S8, ~3x FP32), else <stem>.onnx (FP32);
     never FP16 or TensorRT's INT8 layout, which onnxruntime's CPU provider runs 3-5x slower than FP32."""
     weights = tmp_path / "lite0.safetensors"
@@ -153,8 +161,8 @@ def test_auto_on_a_cpu_takes_the_fastest_correct_file_never_a_slower_precision(e
 
 
 def test_auto_refuses_an_export_of_other_weights_beside_them(exports, lite0_imagenet_weights, tmp_path):
-    from safetensors.numpy import load_file, save_file
     from safetensors import safe_open
+    from safetensors.numpy import load_file, save_file
 
     with safe_open(str(lite0_imagenet_weights), framework="numpy") as f:
         metadata = {**f.metadata(), "note": "retrained"}  # other bytes: another sha256

@@ -10,14 +10,16 @@ import shutil
 
 import numpy as np
 import pytest
+from conftest import has_torch, pristine_images
 
 from arniqa_edge import _C
 from arniqa_edge.backends.inputs import InputPool
 from arniqa_edge.preprocess import PreprocessSpec, output_shapes, preprocess
-from conftest import has_torch, pristine_images
 
-pytestmark = [pytest.mark.cuda,
-              pytest.mark.skipif(_C.cuda_device_count() == 0, reason="needs a CUDA GPU and the CUDA build of _C")]
+pytestmark = [
+    pytest.mark.cuda,
+    pytest.mark.skipif(_C.cuda_device_count() == 0, reason="needs a CUDA GPU and the CUDA build of _C"),
+]
 
 FLOAT32_TOL = 2e-6
 
@@ -25,7 +27,7 @@ FLOAT32_TOL = 2e-6
 def _frames(count: int, height: int = 200, width: int = 300):
     rng = np.random.default_rng(0)
     frames = [rng.integers(0, 256, (height, width, 3), dtype=np.uint8) for _ in range(count)]
-    frames[1] = rng.integers(0, 256, (height + 20, width + 40, 3), dtype=np.uint8)[10:10 + height, 20:20 + width]
+    frames[1] = rng.integers(0, 256, (height + 20, width + 40, 3), dtype=np.uint8)[10 : 10 + height, 20 : 20 + width]
     return frames
 
 
@@ -97,8 +99,12 @@ def test_torch_backend_scores_on_cuda_as_on_the_cpu(lite0_imagenet_weights, blur
 
     if not torch.cuda.is_available():
         pytest.skip("torch sees no GPU")
-    scores = {device: Scorer(weights=lite0_imagenet_weights, regressor=blur_regressor, backend="torch",
-                             device=device).score_batch(_images()) for device in ("cpu", "cuda")}
+    scores = {
+        device: Scorer(
+            weights=lite0_imagenet_weights, regressor=blur_regressor, backend="torch", device=device
+        ).score_batch(_images())
+        for device in ("cpu", "cuda")
+    }
     np.testing.assert_allclose(scores["cuda"], scores["cpu"], atol=1e-3)
 
 
@@ -111,15 +117,16 @@ def test_tensorrt_scores_like_onnxruntime_and_runs_cvrkd(exports, blur_regressor
     if not tensorrt_usable():
         pytest.skip("needs TensorRT (or tensorrt-rtx) and cuda-python")
     engine = tmp_path / "lite0.engine"
-    build_engine(exports["fp32"], engine, "fp32", ShapeRange(batch=(1, 2, 4), size=((64, 64), (240, 320),
-                                                                                      (480, 640))))
+    build_engine(exports["fp32"], engine, "fp32", ShapeRange(batch=(1, 2, 4), size=((64, 64), (240, 320), (480, 640))))
     by_trt = Scorer(weights=engine, regressor=blur_regressor, backend="tensorrt").score_batch(_images())
-    by_ort = Scorer(weights=exports["fp32"], regressor=blur_regressor, backend="onnxruntime",
-                    device="cpu").score_batch(_images())
+    by_ort = Scorer(weights=exports["fp32"], regressor=blur_regressor, backend="onnxruntime", device="cpu").score_batch(
+        _images()
+    )
     np.testing.assert_allclose(by_trt, by_ort, atol=1e-3)
 
-    from arniqa_edge.cvrkd import ReferenceScorer
     from cvrkd_fixtures import exported_student
+
+    from arniqa_edge.cvrkd import ReferenceScorer
 
     student = exported_student(tmp_path_factory)
     folder = tmp_path / "cvrkd"

@@ -37,8 +37,12 @@ def test_harness_writes_json_and_markdown(tmp_path) -> None:
 
 def test_interleaved_timing_takes_turns() -> None:
     calls = []
-    timings = time_interleaved([lambda: calls.append("a"), lambda: calls.append("b")], repeats=3, warmup=1,
-                               syncs=[None, lambda: calls.append("sync b")])
+    timings = time_interleaved(
+        [lambda: calls.append("a"), lambda: calls.append("b")],
+        repeats=3,
+        warmup=1,
+        syncs=[None, lambda: calls.append("sync b")],
+    )
     assert calls == ["a", "b", "sync b"] * 4
     assert [timing.repeats for timing in timings] == [3, 3]
     with pytest.raises(ValueError, match="one sync per callable"):

@@ -17,8 +17,7 @@ def run(alerts: AlertSet, scores, rate: float = 10.0, images=None):
 
 
 def test_raises_and_clears_after_minimum_durations():
-    alerts = AlertSet(AlertConfig(low=0.4, high=0.5, raise_after=0.5, clear_after=1.0, frozen_after=0,
-                                  blank_after=0))
+    alerts = AlertSet(AlertConfig(low=0.4, high=0.5, raise_after=0.5, clear_after=1.0, frozen_after=0, blank_after=0))
     scores = [0.8] * 10 + [0.2] * 20 + [0.8] * 20
     # Below low from frame 10 (t=1.0): raised once 0.5 s have passed, at frame 15; above high from
     # frame 30: cleared once 1.0 s has passed, at frame 40.
@@ -45,8 +44,7 @@ def test_a_recovery_interrupted_restarts_the_clear_timer():
 
 
 def test_cleared_event_says_how_long_the_alert_lasted():
-    alerts = AlertSet(AlertConfig(low=0.4, high=0.4, raise_after=0.0, clear_after=0.0, frozen_after=0,
-                                  blank_after=0))
+    alerts = AlertSet(AlertConfig(low=0.4, high=0.4, raise_after=0.0, clear_after=0.0, frozen_after=0, blank_after=0))
     events = [e for t, s in [(1.0, 0.1), (2.0, 0.1), (4.5, 0.9)] for e in alerts.update(t, 0, s)]
     assert [e.state for e in events] == ["raised", "cleared"] and events[1].active_for == pytest.approx(3.5)
 
@@ -59,8 +57,7 @@ def test_frozen_and_blank_pictures():
     events = run(alerts, [0.9] * len(images), images=images)
     # The repeat starts at frame 10 (first identical to frame 9); 0.5 s later, frame 15. The black frames
     # are reported as blank, never as frozen.
-    assert events == [(15, FROZEN, "raised"), (20, FROZEN, "cleared"), (35, BLANK, "raised"),
-                      (40, BLANK, "cleared")]
+    assert events == [(15, FROZEN, "raised"), (20, FROZEN, "cleared"), (35, BLANK, "raised"), (40, BLANK, "cleared")]
 
 
 def test_thresholds_must_leave_a_band():
@@ -82,8 +79,10 @@ def test_reference_alert_is_its_own_and_only_when_configured():
 
     both = AlertSet(AlertConfig(**quiet, reference_low=0.3, reference_high=0.35))
     events = both.update(0.0, 1, 0.9, reference=0.2) + both.update(0.1, 2, 0.1, reference=0.32)
-    assert [(e.frame, e.alert, e.state) for e in events] == [(1, LOW_REFERENCE_QUALITY, "raised"),
-                                                             (2, LOW_QUALITY, "raised")]
+    assert [(e.frame, e.alert, e.state) for e in events] == [
+        (1, LOW_REFERENCE_QUALITY, "raised"),
+        (2, LOW_QUALITY, "raised"),
+    ]
     assert events[1].to_dict()["reference_score"] == 0.32
 
 

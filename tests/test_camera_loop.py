@@ -12,6 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
+from conftest import ROOT, gaussian_blur, has_torch
+from video_helpers import FakeClock, Script, base_frame, moving, sharp_blurred_sharp, write_video
 
 from arniqa_edge.camera import AlertConfig, AlertSet, LatestFrameGrabber, QaLoop, SequentialFeed, make_smoother
 from arniqa_edge.camera.alerts import BLANK, FROZEN, LOW_QUALITY
@@ -19,8 +21,6 @@ from arniqa_edge.camera.cli import main
 from arniqa_edge.camera.metrics import MetricsServer, QaMetrics
 from arniqa_edge.scorer import Scorer
 from arniqa_edge.sources import Backoff, ReconnectingSource
-from conftest import ROOT, gaussian_blur, has_torch
-from video_helpers import FakeClock, Script, base_frame, moving, sharp_blurred_sharp, write_video
 
 needs_torch = pytest.mark.skipif(not has_torch(), reason="needs torch and timm")
 RATE = 10.0
@@ -33,14 +33,31 @@ def scorer(lite0_imagenet_weights, blur_regressor):
 
 @pytest.fixture(scope="module")
 def model_args(lite0_imagenet_weights, blur_regressor):
-    return ["--weights", str(lite0_imagenet_weights), "--regressor", str(blur_regressor), "--backend", "torch",
-            "--device", "cpu"]
+    return [
+        "--weights",
+        str(lite0_imagenet_weights),
+        "--regressor",
+        str(blur_regressor),
+        "--backend",
+        "torch",
+        "--device",
+        "cpu",
+    ]
 
 
 def make_loop(script, scorer, clock, alerts, **options):
     source = ReconnectingSource(script.open, backoff=Backoff(0.5, 4.0), sleep=clock.sleep)
-    loop = QaLoop(SequentialFeed(source, clock=clock), scorer.score, make_smoother("none"), alerts,
-                  rate_hz=RATE, clock=clock, wait=clock.sleep, reconnects=lambda: source.reconnects, **options)
+    loop = QaLoop(
+        SequentialFeed(source, clock=clock),
+        scorer.score,
+        make_smoother("none"),
+        alerts,
+        rate_hz=RATE,
+        clock=clock,
+        wait=clock.sleep,
+        reconnects=lambda: source.reconnects,
+        **options,
+    )
     return loop, source
 
 
@@ -48,23 +65,32 @@ def make_loop(script, scorer, clock, alerts, **options):
 def test_alerts_fire_and_clear_on_the_degraded_segments(scorer):
     image = base_frame()
     sharp = lambda start, count: [moving(image, i) for i in range(start, start + count)]  # noqa: E731
-    frames = (sharp(0, 8)                                                           # positions 0-7
-              + [gaussian_blur(moving(image, i), 3.0) for i in range(8, 18)]        # 8-17 blurred
-              + sharp(18, 10)                                                        # 18-27
-              + [moving(image, 27)] * 6                                              # 28-33 frozen
-              + [np.zeros_like(image)] * 6                                           # 34-39 black
-              + sharp(40, 5))                                                        # 40-44
+    frames = (
+        sharp(0, 8)  # positions 0-7
+        + [gaussian_blur(moving(image, i), 3.0) for i in range(8, 18)]  # 8-17 blurred
+        + sharp(18, 10)  # 18-27
+        + [moving(image, 27)] * 6  # 28-33 frozen
+        + [np.zeros_like(image)] * 6  # 34-39 black
+        + sharp(40, 5)
+    )  # 40-44
     frames[3] = np.zeros((10, 10, 3), np.uint8)  # a bad frame: too small to score
-    script = Script(frames, fail_at={43})        # and the link drops once near the end
+    script = Script(frames, fail_at={43})  # and the link drops once near the end
     sharp_score, blurred_score = scorer.score(frames[0]), scorer.score(frames[12])
     low = (sharp_score + blurred_score) / 2
-    alerts = AlertSet(AlertConfig(low=low, high=low + 0.02, raise_after=0.3, clear_after=0.3, frozen_after=0.3,
-                                  blank_after=0.3))
+    alerts = AlertSet(
+        AlertConfig(low=low, high=low + 0.02, raise_after=0.3, clear_after=0.3, frozen_after=0.3, blank_after=0.3)
+    )
     events, scores = [], {}
     clock = FakeClock()
-    loop, source = make_loop(script, scorer, clock, alerts, max_frames=len(frames) - 1,
-                             on_event=lambda event, image: events.append(event),
-                             on_scored=lambda frame, score, smoothed: scores.update({frame.index - 1: score}))
+    loop, source = make_loop(
+        script,
+        scorer,
+        clock,
+        alerts,
+        max_frames=len(frames) - 1,
+        on_event=lambda event, image: events.append(event),
+        on_scored=lambda frame, score, smoothed: scores.update({frame.index - 1: score}),
+    )
     stats = loop.run()
 
     assert stats.scored == len(frames) - 1 and stats.errors == 1 and source.reconnects == 1
@@ -83,10 +109,19 @@ def test_reconnects_with_backoff_until_the_camera_is_back(scorer):
     clock = FakeClock()
     sleeps = []
     script = Script([base_frame()] * 3, fail_opens=3)
-    source = ReconnectingSource(script.open, backoff=Backoff(0.5, 1.5, jitter=0), sleep=lambda s: (sleeps.append(s),
-                                                                                       clock.sleep(s)))
-    loop = QaLoop(SequentialFeed(source, clock), scorer.score, make_smoother("ema"), AlertSet(), rate_hz=RATE,
-                  max_frames=3, clock=clock, wait=clock.sleep)
+    source = ReconnectingSource(
+        script.open, backoff=Backoff(0.5, 1.5, jitter=0), sleep=lambda s: (sleeps.append(s), clock.sleep(s))
+    )
+    loop = QaLoop(
+        SequentialFeed(source, clock),
+        scorer.score,
+        make_smoother("ema"),
+        AlertSet(),
+        rate_hz=RATE,
+        max_frames=3,
+        clock=clock,
+        wait=clock.sleep,
+    )
     assert loop.run().scored == 3
     assert source.reconnects == 3 and script.opens == 4 and sleeps == [0.5, 1.0, 1.5]
 
@@ -172,11 +207,31 @@ def test_cli_records_events_snapshots_and_webhook(tmp_path, model_args, capsys):
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     events = tmp_path / "events.jsonl"
     try:
-        code = main(["--source", str(video), "--max-frames", "3", "--rate", "20", "--metrics-port", "0",
-                     "--low", "0.99", "--raise-after", "0", "--events", str(events), "--snapshot-dir",
-                     str(tmp_path / "snaps"), "--webhook", f"http://127.0.0.1:{receiver.server_port}/hook",
-                     "--on-event", f"{sys.executable} -c \"import sys; open(r'{tmp_path / 'cmd.json'}', 'w')"
-                                   ".write(sys.stdin.read())\""] + model_args)
+        code = main(
+            [
+                "--source",
+                str(video),
+                "--max-frames",
+                "3",
+                "--rate",
+                "20",
+                "--metrics-port",
+                "0",
+                "--low",
+                "0.99",
+                "--raise-after",
+                "0",
+                "--events",
+                str(events),
+                "--snapshot-dir",
+                str(tmp_path / "snaps"),
+                "--webhook",
+                f"http://127.0.0.1:{receiver.server_port}/hook",
+                "--on-event",
+                f"{sys.executable} -c \"import sys; open(r'{tmp_path / 'cmd.json'}', 'w').write(sys.stdin.read())\"",
+            ]
+            + model_args
+        )
     finally:
         receiver.shutdown()
     assert code == 0
@@ -199,9 +254,24 @@ def test_cli_setup_errors(tmp_path, capsys):
 def test_sigterm_stops_cleanly(tmp_path, model_args):
     video = write_video(tmp_path / "cam.avi", sharp_blurred_sharp((5, 5, 5)))
     process = subprocess.Popen(
-        [sys.executable, "-m", "arniqa_edge.camera", "--source", str(video), "--metrics-port", "0", "-v",
-         "--events", str(tmp_path / "events.jsonl")] + model_args,
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "arniqa_edge.camera",
+            "--source",
+            str(video),
+            "--metrics-port",
+            "0",
+            "-v",
+            "--events",
+            str(tmp_path / "events.jsonl"),
+        ]
+        + model_args,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         for line in process.stderr:  # wait until the loop is set up
             if "metrics on" in line:

@@ -29,5 +29,6 @@ def test_metrics_are_served_with_the_client_librarys_content_type_and_build_info
         server.close()
     assert content_type == prometheus_client.CONTENT_TYPE_LATEST
     assert "# TYPE arniqa_build_info gauge" in body
-    assert (f'arniqa_build_info{{backend="onnxruntime fp32 on cpu",model="arniqa-lite0",version="{__version__}"}} '
-            "1.0") in body
+    assert (
+        f'arniqa_build_info{{backend="onnxruntime fp32 on cpu",model="arniqa-lite0",version="{__version__}"}} 1.0'
+    ) in body

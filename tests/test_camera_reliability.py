@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
+from video_helpers import FakeClock, Script
 
 from arniqa_edge.camera import AlertConfig, AlertSet, QaLoop, SequentialFeed, make_smoother
 from arniqa_edge.camera import cli as camera_cli
@@ -17,7 +18,6 @@ from arniqa_edge.camera.alerts import SOURCE_LOST, SourceWatch
 from arniqa_edge.camera.cli import main
 from arniqa_edge.camera.events import EventLog, Notifier
 from arniqa_edge.sources import Backoff, ReconnectingSource, VideoSourceError
-from video_helpers import FakeClock, Script
 
 RATE = 10.0
 QUIET = AlertConfig(frozen_after=0, blank_after=0)
@@ -55,11 +55,24 @@ class OutageCapture:
 
 
 def scripted_loop(open_fn, clock, events, max_reconnects=None, **options):
-    source = ReconnectingSource(open_fn, name="rtsp://admin:secret@cam/1", backoff=Backoff(0.5, 2.0, jitter=0),
-                                max_reconnects=max_reconnects, sleep=clock.sleep)
-    return QaLoop(SequentialFeed(source, clock=clock), lambda image: 0.9, make_smoother("none"), AlertSet(QUIET),
-                  on_event=lambda event, image: events.append(event), rate_hz=RATE, clock=clock, wait=clock.sleep,
-                  **options)
+    source = ReconnectingSource(
+        open_fn,
+        name="rtsp://admin:secret@cam/1",
+        backoff=Backoff(0.5, 2.0, jitter=0),
+        max_reconnects=max_reconnects,
+        sleep=clock.sleep,
+    )
+    return QaLoop(
+        SequentialFeed(source, clock=clock),
+        lambda image: 0.9,
+        make_smoother("none"),
+        AlertSet(QUIET),
+        on_event=lambda event, image: events.append(event),
+        rate_hz=RATE,
+        clock=clock,
+        wait=clock.sleep,
+        **options,
+    )
 
 
 # -- 12. source lost / restored -------------------------------------------------------------------------------------
@@ -67,9 +80,21 @@ def scripted_loop(open_fn, clock, events, max_reconnects=None, **options):
 
 def test_source_watch_has_hysteresis():
     watch = SourceWatch(lost_after=3.0, restored_after=1.0)
-    timeline = [(0.0, True), (1.0, True), (2.0, False), (3.5, False), (4.0, False),  # last frame at 1: lost at 4
-                (5.0, True), (6.0, False), (7.0, False), (8.0, False),                # one frame is not "back"
-                (8.5, True), (9.0, True), (9.5, True), (10.0, True)]                  # flowing from 8.5: back at 9.5
+    timeline = [
+        (0.0, True),
+        (1.0, True),
+        (2.0, False),
+        (3.5, False),
+        (4.0, False),  # last frame at 1: lost at 4
+        (5.0, True),
+        (6.0, False),
+        (7.0, False),
+        (8.0, False),  # one frame is not "back"
+        (8.5, True),
+        (9.0, True),
+        (9.5, True),
+        (10.0, True),
+    ]  # flowing from 8.5: back at 9.5
     changes = [(t, event.state) for t, got in timeline if (event := watch.update(t, got)) is not None]
     assert changes == [(4.0, "raised"), (9.5, "cleared")]
     never = SourceWatch(lost_after=2.0)
@@ -79,8 +104,9 @@ def test_source_watch_has_hysteresis():
 def test_a_lost_camera_raises_source_lost_then_source_restored():
     clock, events = FakeClock(), []
     camera = OutageCapture(clock, down=2.0, up=8.0)
-    loop = scripted_loop(camera.open, clock, events, duration=12.0,
-                         source_watch=SourceWatch(lost_after=3.0, restored_after=1.0))
+    loop = scripted_loop(
+        camera.open, clock, events, duration=12.0, source_watch=SourceWatch(lost_after=3.0, restored_after=1.0)
+    )
     stats = loop.run()
     assert [(e.name, e.state) for e in events] == [("source_lost", "raised"), ("source_restored", "cleared")]
     lost, restored = events
@@ -107,8 +133,9 @@ def test_a_camera_that_never_comes_up_is_given_up_after_max_reconnects():
 
 def test_give_up_after_seconds_without_a_frame():
     clock, events = FakeClock(), []
-    loop = scripted_loop(Script([], fail_opens=1000).open, clock, events, give_up_after=6.0,
-                         source_watch=SourceWatch(lost_after=2.0))
+    loop = scripted_loop(
+        Script([], fail_opens=1000).open, clock, events, give_up_after=6.0, source_watch=SourceWatch(lost_after=2.0)
+    )
     with pytest.raises(VideoSourceError, match=r"rtsp://\*\*\*@cam/1: gave up after \d s without a frame"):
         loop.run()
     assert 6.0 <= clock() <= 8.0 and [e.name for e in events] == ["source_lost"]  # reopens are 2 s apart
@@ -199,14 +226,29 @@ def test_cli_gives_up_on_a_source_that_never_comes_up(tmp_path, receiver, monkey
     monkeypatch.setattr(camera_cli, "Scorer", FakeScorer)
     events = tmp_path / "events.jsonl"
     source = "http://admin:secret@127.0.0.1:1/cam.avi"  # nothing listens on port 1
-    code = main(["--source", source, "--max-reconnects", "2", "--reconnect-delay", "0.01", "--no-metrics",
-                 "--events", str(events), "--webhook", url, "-v"])
+    code = main(
+        [
+            "--source",
+            source,
+            "--max-reconnects",
+            "2",
+            "--reconnect-delay",
+            "0.01",
+            "--no-metrics",
+            "--events",
+            str(events),
+            "--webhook",
+            url,
+            "-v",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 2
     assert [line for line in err.splitlines() if line.startswith("error:")] == [
         "error: http://***@127.0.0.1:1/cam.avi: gave up after 2 reconnect attempts without a frame (last: cannot "
         "open this url source (unreachable, wrong address or credentials, or an unsupported protocol)) (it never "
-        "delivered a frame)"]
+        "delivered a frame)"
+    ]
     [record] = [json.loads(line) for line in events.read_text().splitlines()]
     assert record["event"] == "source_lost" and record["source"] == "http://***@127.0.0.1:1/cam.avi"
     assert handler.received == [record]  # the webhook got it too
@@ -216,8 +258,21 @@ def test_cli_gives_up_on_a_source_that_never_comes_up(tmp_path, receiver, monkey
 def test_cli_exits_non_zero_when_the_source_never_came_up(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(camera_cli, "Scorer", FakeScorer)
     events = tmp_path / "events.jsonl"
-    code = main(["--source", "rtsp://admin:secret@127.0.0.1:1/stream", "--duration", "1.0", "--lost-after", "0.3",
-                 "--reconnect-delay", "0.05", "--no-metrics", "--events", str(events)])
+    code = main(
+        [
+            "--source",
+            "rtsp://admin:secret@127.0.0.1:1/stream",
+            "--duration",
+            "1.0",
+            "--lost-after",
+            "0.3",
+            "--reconnect-delay",
+            "0.05",
+            "--no-metrics",
+            "--events",
+            str(events),
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 2
     assert "error: rtsp://***@127.0.0.1:1/stream: no frame in 1 s; the source never came up" in err
@@ -252,13 +307,22 @@ def test_ctrl_c_while_the_model_loads_exits_130_in_one_line(tmp_path, monkeypatc
 
 
 def test_new_options_are_validated_and_documented(capsys):
-    for bad in (["--lost-after", "0"], ["--give-up-after", "inf"], ["--max-reconnects", "-1"],
-                ["--webhook-retries", "x"]):
+    for bad in (
+        ["--lost-after", "0"],
+        ["--give-up-after", "inf"],
+        ["--max-reconnects", "-1"],
+        ["--webhook-retries", "x"],
+    ):
         with pytest.raises(SystemExit) as exit_:
             main(["--source", "0"] + bad)
         assert exit_.value.code == 2
     text = " ".join(camera_cli.build_parser().format_help().split())
-    for option in ("--lost-after SECONDS", "--restored-after SECONDS", "--max-reconnects N",
-                   "--give-up-after SECONDS", "--webhook-retries N"):
+    for option in (
+        "--lost-after SECONDS",
+        "--restored-after SECONDS",
+        "--max-reconnects N",
+        "--give-up-after SECONDS",
+        "--webhook-retries N",
+    ):
         assert option in text
     assert "(default: retry forever)" in text and "(default: 10.0)" in text

@@ -1,6 +1,5 @@
 import cv2
 import numpy as np
-import pytest
 
 from training.carry import main, pack
 
@@ -21,8 +20,8 @@ def test_pack_shrinks_to_the_short_side_and_keeps_small_images(tmp_path):
     size = pack(_data(tmp_path), tmp_path / "carry", val_images=2, short_side=384)
     train = sorted((tmp_path / "carry" / "pristine384" / "train").iterdir())
     assert [p.name for p in train] == ["img0.jpg", "img1.jpg"]
-    assert cv2.imread(str(train[0])).shape[:2] == (384, 614)   # 500x800 -> short side 384
-    assert cv2.imread(str(train[1])).shape[:2] == (300, 200)   # already small: kept
+    assert cv2.imread(str(train[0])).shape[:2] == (384, 614)  # 500x800 -> short side 384
+    assert cv2.imread(str(train[1])).shape[:2] == (300, 200)  # already small: kept
     assert len(list((tmp_path / "carry" / "pristine384" / "val").iterdir())) == 2
     assert (tmp_path / "carry" / "KADID-10k.csv").is_file()
     assert size == sum(p.stat().st_size for p in (tmp_path / "carry").rglob("*") if p.is_file())

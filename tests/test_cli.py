@@ -8,9 +8,9 @@ import sys
 import cv2
 import numpy as np
 import pytest
+from conftest import ROOT, has_torch, pristine_images
 
 from arniqa_edge.cli import main
-from conftest import ROOT, has_torch, pristine_images
 
 needs_torch = pytest.mark.skipif(not has_torch(), reason="needs torch and timm")
 
@@ -29,15 +29,23 @@ def files(tmp_path_factory):
     empty.write_bytes(b"")
     tiny = folder / "tiny.png"
     cv2.imwrite(str(tiny), image[:20, :20])
-    return {"good": good, "blurred": blurred, "truncated": truncated, "empty": empty, "tiny": tiny,
-            "missing": folder / "missing.png"}
+    return {
+        "good": good,
+        "blurred": blurred,
+        "truncated": truncated,
+        "empty": empty,
+        "tiny": tiny,
+        "missing": folder / "missing.png",
+    }
 
 
 @needs_torch
 def test_json_with_per_file_errors(files, lite0_imagenet_weights, blur_regressor, capsys):
     order = ["good", "truncated", "blurred", "empty", "missing", "tiny"]
-    code = main([str(files[k]) for k in order] + [
-        "--weights", str(lite0_imagenet_weights), "--regressor", str(blur_regressor), "--json", "--batch-size", "2"])
+    code = main(
+        [str(files[k]) for k in order]
+        + ["--weights", str(lite0_imagenet_weights), "--regressor", str(blur_regressor), "--json", "--batch-size", "2"]
+    )
     out, err = capsys.readouterr()
     rows = json.loads(out)
     assert code == 1
@@ -70,11 +78,23 @@ def test_no_weights_is_a_clear_error(files, capsys):
 
 
 def test_help_and_module_entry_point():
-    result = subprocess.run([sys.executable, "-m", "arniqa_edge", "--help"], capture_output=True, text=True,
-                            cwd=ROOT, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "arniqa_edge", "--help"], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
     assert result.returncode == 0
-    for option in ("--json", "--csv", "--model", "--weights", "--regressor", "--backend", "--device", "--protocol",
-                   "--jsonl", "--max-batch-pixels", "--memory-budget"):
+    for option in (
+        "--json",
+        "--csv",
+        "--model",
+        "--weights",
+        "--regressor",
+        "--backend",
+        "--device",
+        "--protocol",
+        "--jsonl",
+        "--max-batch-pixels",
+        "--memory-budget",
+    ):
         assert option in result.stdout
     help_text = " ".join(result.stdout.split())
     assert re.search(r"--max-batch-pixels N\|auto most image pixels [^-]*\(default: auto\)", help_text)
@@ -89,8 +109,14 @@ def test_damaged_jpeg_is_scored_with_a_warning(files, lite0_imagenet_weights, bl
     data[start:end] = np.random.default_rng(1).integers(0, 255, end - start, dtype=np.uint8).tobytes()
     damaged = tmp_path / "damaged.jpg"
     damaged.write_bytes(bytes(data))
-    args = [str(files["good"]), str(damaged), "--weights", str(lite0_imagenet_weights), "--regressor",
-            str(blur_regressor)]
+    args = [
+        str(files["good"]),
+        str(damaged),
+        "--weights",
+        str(lite0_imagenet_weights),
+        "--regressor",
+        str(blur_regressor),
+    ]
     assert main(args + ["--json"]) == 0
     out, err = capsys.readouterr()
     good, flagged = json.loads(out)

@@ -11,10 +11,24 @@ import pytest
 from arniqa_edge.cli_conventions import HelpFormatter, configure_logging, progress_disable
 
 #: Modules whose build_parser() follows the conventions (the image scorer and the checkout tools).
-TOOLS = ["arniqa_edge.cli", "export.onnx", "export.quantize", "export.trt", "export.triton", "export.accuracy",
-         "training.evaluate", "training.fit_regressor", "training.kadid_proxy", "training.carry",
-         "training.init_weights", "training.cvrkd.cache", "training.cvrkd.train", "training.cvrkd.evaluate",
-         "export.cvrkd", "benchmarks.__main__"]
+TOOLS = [
+    "arniqa_edge.cli",
+    "export.onnx",
+    "export.quantize",
+    "export.trt",
+    "export.triton",
+    "export.accuracy",
+    "training.evaluate",
+    "training.fit_regressor",
+    "training.kadid_proxy",
+    "training.carry",
+    "training.init_weights",
+    "training.cvrkd.cache",
+    "training.cvrkd.train",
+    "training.cvrkd.evaluate",
+    "export.cvrkd",
+    "benchmarks.__main__",
+]
 
 
 def _tool(name):
@@ -38,13 +52,15 @@ def test_every_option_has_help_and_shows_its_default(name):
         options = {option for action in parser._actions for option in action.option_strings}
         assert {"-q", "--quiet", "--log-level"} <= options, parser.prog
         for action in parser._actions:
-            if action.help == argparse.SUPPRESS or isinstance(action, (argparse._HelpAction,
-                                                                       argparse._VersionAction)):
+            if action.help == argparse.SUPPRESS or isinstance(action, (argparse._HelpAction, argparse._VersionAction)):
                 continue
             label = f"{parser.prog} {'/'.join(action.option_strings) or action.dest}"
             assert action.help and action.help.strip(), f"{label}: no help"
-            has_default = (action.default not in (None, argparse.SUPPRESS) and not isinstance(action.default, bool)
-                           and action.nargs != 0)
+            has_default = (
+                action.default not in (None, argparse.SUPPRESS)
+                and not isinstance(action.default, bool)
+                and action.nargs != 0
+            )
             if has_default:
                 assert "default" in parser._get_formatter()._get_help_string(action), f"{label}: default not shown"
         parser.format_help()  # formats (no stray % in a help string)
@@ -60,16 +76,19 @@ def _parse(name, argv):
     return _tool(name).build_parser().parse_args(argv)
 
 
-@pytest.mark.parametrize("name, argv, dest", [
-    ("training.cvrkd.train", ["teacher", "--data", "d", "{option}", "runs/x"], "out"),
-    ("training.cvrkd.cache", ["train", "--data", "d", "--init", "imagenet", "{option}", "runs/x"], "out"),
-    ("training.cvrkd.evaluate", ["m.safetensors", "--content", "c", "{option}", "runs/x"], "out"),
-    ("export.cvrkd", ["m.safetensors", "{option}", "runs/x"], "out"),
-    ("training.evaluate", ["proxy", "{option}", "runs/x"], "out"),
-    ("training.kadid_proxy", ["build", "--content", "c", "{option}", "runs/x"], "out"),
-    ("training.carry", ["{option}", "runs/x"], "out"),
-    ("benchmarks.__main__", ["preprocess", "{option}", "runs/x"], "output"),
-])
+@pytest.mark.parametrize(
+    "name, argv, dest",
+    [
+        ("training.cvrkd.train", ["teacher", "--data", "d", "{option}", "runs/x"], "out"),
+        ("training.cvrkd.cache", ["train", "--data", "d", "--init", "imagenet", "{option}", "runs/x"], "out"),
+        ("training.cvrkd.evaluate", ["m.safetensors", "--content", "c", "{option}", "runs/x"], "out"),
+        ("export.cvrkd", ["m.safetensors", "{option}", "runs/x"], "out"),
+        ("training.evaluate", ["proxy", "{option}", "runs/x"], "out"),
+        ("training.kadid_proxy", ["build", "--content", "c", "{option}", "runs/x"], "out"),
+        ("training.carry", ["{option}", "runs/x"], "out"),
+        ("benchmarks.__main__", ["preprocess", "{option}", "runs/x"], "output"),
+    ],
+)
 def test_out_still_works_as_a_deprecated_alias_of_output(name, argv, dest, capsys):
     new = _parse(name, [arg.replace("{option}", "-o") for arg in argv])
     assert capsys.readouterr().err == ""
@@ -92,12 +111,15 @@ def test_triton_repository_is_a_deprecated_alias_of_output(capsys):
     assert "one of the arguments -o/--output is required" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("name, rest", [
-    ("export.quantize", ["--precision", "fp16", "-o", "out.onnx"]),
-    ("export.trt", ["--precision", "fp16", "-o", "out.engine"]),
-    ("export.triton", ["-o", "repo", "--name", "n"]),
-    ("export.cvrkd", ["-o", "graphs"]),
-])
+@pytest.mark.parametrize(
+    "name, rest",
+    [
+        ("export.quantize", ["--precision", "fp16", "-o", "out.onnx"]),
+        ("export.trt", ["--precision", "fp16", "-o", "out.engine"]),
+        ("export.triton", ["-o", "repo", "--name", "n"]),
+        ("export.cvrkd", ["-o", "graphs"]),
+    ],
+)
 def test_model_file_as_weights_or_as_the_older_positional(name, rest, capsys):
     assert _parse(name, ["model.onnx", *rest]).weights == Path("model.onnx")
     assert _parse(name, ["--weights", "model.onnx", *rest]).weights == Path("model.onnx")

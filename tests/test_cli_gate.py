@@ -7,17 +7,19 @@ import re
 
 import numpy as np
 import pytest
+from cli_fixtures import content_regressor, grey_image, use_content_backend
 
 from arniqa_edge.cli import main
 from arniqa_edge.cli_summary import format_summary, summarize
-from cli_fixtures import content_regressor, grey_image, use_content_backend
 
 
 @pytest.fixture
 def shots(tmp_path):
     """Four flat images whose scores follow their grey level (c < a < d < b) and one that cannot be read."""
-    paths = {name: grey_image(tmp_path / f"{name}.png", level)
-             for name, level in (("b", 200), ("c", 50), ("a", 100), ("d", 150))}
+    paths = {
+        name: grey_image(tmp_path / f"{name}.png", level)
+        for name, level in (("b", 200), ("c", 50), ("a", 100), ("d", 150))
+    }
     (tmp_path / "e.png").write_bytes(b"broken")
     paths["e"] = str(tmp_path / "e.png")
     return paths
@@ -67,9 +69,16 @@ def test_summary_ends_text_output_on_stderr(shots, model_args, capsys):
     values = np.array(list(scores.values()))
     assert "summary: 5 images, 4 scored, 1 failed" in err
     stats = dict(re.findall(r"(\w+) (\d\.\d{4})", err.split("score: ")[1].splitlines()[0]))
-    expected = {"mean": values.mean(), "min": values.min(), "p10": np.percentile(values, 10),
-                "p25": np.percentile(values, 25), "median": np.median(values), "p75": np.percentile(values, 75),
-                "p90": np.percentile(values, 90), "max": values.max()}
+    expected = {
+        "mean": values.mean(),
+        "min": values.min(),
+        "p10": np.percentile(values, 10),
+        "p25": np.percentile(values, 25),
+        "median": np.median(values),
+        "p75": np.percentile(values, 75),
+        "p90": np.percentile(values, 90),
+        "max": values.max(),
+    }
     assert list(stats) == list(expected)
     for name, value in expected.items():
         assert float(stats[name]) == pytest.approx(value, abs=1e-4), name
@@ -94,12 +103,14 @@ def test_summary_numbers():
     rows.append({"path": "bad.png", "score": None, "error": "bad.png: empty file"})
     summary = summarize(rows, worst=2)
     assert (summary.images, summary.scored, summary.failed) == (6, 5, 1)
-    assert summary.statistics == pytest.approx({"mean": 0.3, "min": 0.1, "p10": 0.14, "p25": 0.2, "median": 0.3,
-                                                "p75": 0.4, "p90": 0.46, "max": 0.5})
+    assert summary.statistics == pytest.approx(
+        {"mean": 0.3, "min": 0.1, "p10": 0.14, "p25": 0.2, "median": 0.3, "p75": 0.4, "p90": 0.46, "max": 0.5}
+    )
     assert summary.worst == [(0.1, "1.png"), (0.2, "3.png")]
     assert format_summary(summary).splitlines()[:2] == [
         "summary: 6 images, 5 scored, 1 failed",
-        "score: mean 0.3000  min 0.1000  p10 0.1400  p25 0.2000  median 0.3000  p75 0.4000  p90 0.4600  max 0.5000"]
+        "score: mean 0.3000  min 0.1000  p10 0.1400  p25 0.2000  median 0.3000  p75 0.4000  p90 0.4600  max 0.5000",
+    ]
     assert format_summary(summarize([])) == "summary: 0 images, 0 scored, 0 failed\n"
 
 

@@ -5,10 +5,10 @@ import io
 import json
 
 import pytest
+from cli_fixtures import content_regressor, grey_image, use_content_backend
 
 from arniqa_edge.cli import main
 from arniqa_edge.cli_inputs import InputProblem, expand_inputs
-from cli_fixtures import content_regressor, grey_image, use_content_backend
 
 
 @pytest.fixture
@@ -50,8 +50,9 @@ def test_a_folder_is_its_image_files_sorted_and_broken_ones_are_error_rows(photo
 
 def test_recursive_takes_subfolders_but_not_hidden_ones(photos, model_args, capsys):
     code, rows, _ = _rows(capsys, [str(photos), "--recursive", *model_args])
-    assert [row["path"] for row in rows] == [str(photos / name) for name in
-                                             ("a.jpg", "b.png", "broken.png", "sub/c.png")]
+    assert [row["path"] for row in rows] == [
+        str(photos / name) for name in ("a.jpg", "b.png", "broken.png", "sub/c.png")
+    ]
     assert code == 1 and rows[3]["error"] is None
 
 
@@ -66,8 +67,11 @@ def test_a_folder_without_images_is_an_error_row(tmp_path, model_args, capsys):
 
 def test_glob_patterns_the_shell_did_not_expand(photos, model_args, capsys):
     code, rows, _ = _rows(capsys, [str(photos / "*.png"), str(photos / "**" / "c.png"), *model_args])
-    assert [row["path"] for row in rows] == [str(photos / "b.png"), str(photos / "broken.png"),
-                                             str(photos / "sub" / "c.png")]
+    assert [row["path"] for row in rows] == [
+        str(photos / "b.png"),
+        str(photos / "broken.png"),
+        str(photos / "sub" / "c.png"),
+    ]
     code, rows, err = _rows(capsys, [str(photos / "*.webp"), str(photos / "a.jpg"), *model_args])
     assert code == 1 and [row["path"] for row in rows] == [str(photos / "*.webp"), str(photos / "a.jpg")]
     assert rows[0]["error"] == f"{photos / '*.webp'}: no file matches this pattern" and rows[1]["error"] is None
@@ -77,8 +81,11 @@ def test_a_list_on_stdin(photos, model_args, capsys, monkeypatch):
     listing = f"{photos / 'b.png'}\n\n{photos / 'sub'}\n{photos / 'missing.png'}\n"
     monkeypatch.setattr("sys.stdin", io.StringIO(listing))
     code, rows, _ = _rows(capsys, ["-", *model_args])
-    assert [row["path"] for row in rows] == [str(photos / "b.png"), str(photos / "sub" / "c.png"),
-                                             str(photos / "missing.png")]
+    assert [row["path"] for row in rows] == [
+        str(photos / "b.png"),
+        str(photos / "sub" / "c.png"),
+        str(photos / "missing.png"),
+    ]
     assert code == 1 and rows[2]["error"].endswith("no such file")
 
 
@@ -91,8 +98,9 @@ def test_from_file_lists_and_an_unreadable_list(photos, model_args, capsys, tmp_
     code = main(["--from-file", str(tmp_path / "nope.txt"), *model_args])
     out, err = capsys.readouterr()
     assert code == 2 and out == ""
-    assert err.strip() == (f"error: --from-file {tmp_path / 'nope.txt'}: cannot read the list "
-                           "(No such file or directory)")
+    assert err.strip() == (
+        f"error: --from-file {tmp_path / 'nope.txt'}: cannot read the list (No such file or directory)"
+    )
 
 
 def test_nothing_to_score_is_a_usage_error(model_args, capsys, monkeypatch):
@@ -110,4 +118,5 @@ def test_expand_inputs_keeps_existing_names_literally(tmp_path):
     assert expand_inputs([str(odd)]) == [str(odd)]  # a file whose name looks like a pattern is that file
     assert expand_inputs([str(tmp_path / "none.png")]) == [str(tmp_path / "none.png")]
     assert expand_inputs([str(tmp_path / "none*.png")]) == [
-        InputProblem(str(tmp_path / "none*.png"), f"{tmp_path / 'none*.png'}: no file matches this pattern")]
+        InputProblem(str(tmp_path / "none*.png"), f"{tmp_path / 'none*.png'}: no file matches this pattern")
+    ]

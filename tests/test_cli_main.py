@@ -7,16 +7,19 @@ import subprocess
 import sys
 
 import pytest
-
-from arniqa_edge.cli_main import COMMANDS, Group, main
 from cli_fixtures import content_regressor, grey_image, use_content_backend
 from conftest import ROOT
 
+from arniqa_edge.cli_main import COMMANDS, Group, main
+
 #: Every tool, as the words after `arniqa-edge`; checkout tools need their extra (torch, onnx, ...).
 RUNTIME_TOOLS = [["score"], ["video"], ["camera"]]
-CHECKOUT_TOOLS = [["export", name] for name in COMMANDS.commands["export"].commands] + [["bench"]] + [
-    ["train", name] for name in COMMANDS.commands["train"].commands if name != "cvrkd"] + [
-    ["train", "cvrkd", name] for name in COMMANDS.commands["train"].commands["cvrkd"].commands]
+CHECKOUT_TOOLS = (
+    [["export", name] for name in COMMANDS.commands["export"].commands]
+    + [["bench"]]
+    + [["train", name] for name in COMMANDS.commands["train"].commands if name != "cvrkd"]
+    + [["train", "cvrkd", name] for name in COMMANDS.commands["train"].commands["cvrkd"].commands]
+)
 
 
 def _help(capsys, words):
@@ -89,9 +92,11 @@ def test_usage_errors_name_the_command(capsys):
 
 def _run_blocked(blocked: str, words: list[str]) -> subprocess.CompletedProcess:
     """The dispatcher in a Python where `blocked` cannot be imported (as in a wheel install)."""
-    code = (f"import sys; sys.modules[{blocked!r}] = None\n"
-            "from arniqa_edge.cli_main import main\n"
-            f"sys.exit(main({words!r}))\n")
+    code = (
+        f"import sys; sys.modules[{blocked!r}] = None\n"
+        "from arniqa_edge.cli_main import main\n"
+        f"sys.exit(main({words!r}))\n"
+    )
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
 
 
@@ -100,8 +105,9 @@ def test_a_missing_training_package_is_one_line_and_status_2():
     assert result.returncode == 2 and result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr
-    assert lines[0].startswith("error: arniqa-edge train evaluate needs the training/ folder of an arniqa-edge "
-                               "checkout and the [train] extra")
+    assert lines[0].startswith(
+        "error: arniqa-edge train evaluate needs the training/ folder of an arniqa-edge checkout and the [train] extra"
+    )
     assert "cannot import training.evaluate" in lines[0]
 
 

@@ -16,10 +16,10 @@ import sys
 import cv2
 import numpy as np
 import pytest
+from conftest import ROOT
 
 from arniqa_edge.cli import main
 from arniqa_edge.regressor import LinearRegressor, ScoreScale
-from conftest import ROOT
 
 onnx = pytest.importorskip("onnx")
 
@@ -45,19 +45,30 @@ def tiny_graph(path, channels=16, features=1280, scale_by=1.0):
             helper.make_node("Flatten", [f"{scale}_pooled"], [f"{scale}_flat"]),
             helper.make_node("MatMul", [f"{scale}_flat", "projection"], [f"{scale}_features"]),
         ]
-    nodes += [helper.make_node("Concat", ["full_features", "half_features"], ["joined"], axis=1),
-              helper.make_node("Mul", ["joined", "scale"], ["features"])]
+    nodes += [
+        helper.make_node("Concat", ["full_features", "half_features"], ["joined"], axis=1),
+        helper.make_node("Mul", ["joined", "scale"], ["features"]),
+    ]
     graph = helper.make_graph(
-        nodes, "tiny",
-        [helper.make_tensor_value_info("full", TensorProto.FLOAT, ["batch", 3, "height", "width"]),
-         helper.make_tensor_value_info("half", TensorProto.FLOAT, ["batch", 3, "half_height", "half_width"])],
+        nodes,
+        "tiny",
+        [
+            helper.make_tensor_value_info("full", TensorProto.FLOAT, ["batch", 3, "height", "width"]),
+            helper.make_tensor_value_info("half", TensorProto.FLOAT, ["batch", 3, "half_height", "half_width"]),
+        ],
         [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", 2 * features])],
-        initializers)
+        initializers,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
     model.ir_version = 9
     config = get_model_config("arniqa-lite0")
-    info = ExportedModelInfo(model=config.name, feature_dim=config.feature_dim, outputs=("features",),
-                             inputs=InputSpec.for_model(config), opset=18)
+    info = ExportedModelInfo(
+        model=config.name,
+        feature_dim=config.feature_dim,
+        outputs=("features",),
+        inputs=InputSpec.for_model(config),
+        opset=18,
+    )
     for key, value in info.to_props().items():
         model.metadata_props.add(key=key, value=value)
     onnx.save(model, str(path))
@@ -67,8 +78,9 @@ def tiny_graph(path, channels=16, features=1280, scale_by=1.0):
 @pytest.fixture
 def regressor(tmp_path):
     path = tmp_path / "r.safetensors"
-    LinearRegressor(np.random.default_rng(0).normal(0, 0.01, 2560), 3.0, ScoreScale(1, 5),
-                    {"model": "arniqa-lite0"}).save(path)
+    LinearRegressor(
+        np.random.default_rng(0).normal(0, 0.01, 2560), 3.0, ScoreScale(1, 5), {"model": "arniqa-lite0"}
+    ).save(path)
     return path
 
 
@@ -90,8 +102,18 @@ def test_allocation_failure_in_onnxruntime_is_that_files_row(tmp_path, regressor
     small = [_photo(tmp_path / f"small{i}.png", seed=i) for i in range(2)]
     big = str(tmp_path / "big.jpg")
     cv2.imwrite(big, np.full((3000, 4000, 3), 90, np.uint8))
-    argv = [small[0], big, small[1], "--weights", str(graph), "--regressor", str(regressor), "--json",
-            "--memory-budget", "64G"]  # past the estimate: the allocator must fail, and be handled
+    argv = [
+        small[0],
+        big,
+        small[1],
+        "--weights",
+        str(graph),
+        "--regressor",
+        str(regressor),
+        "--json",
+        "--memory-budget",
+        "64G",
+    ]  # past the estimate: the allocator must fail, and be handled
     code = (
         "import resource, sys\n"
         "sys.modules['torch'] = None; sys.modules['timm'] = None\n"
@@ -100,7 +122,8 @@ def test_allocation_failure_in_onnxruntime_is_that_files_row(tmp_path, regressor
         "size = next(int(l.split()[1]) * 1024 for l in open('/proc/self/status') if l.startswith('VmSize'))\n"
         "limit = size + 1536 * 2 ** 20\n"
         "resource.setrlimit(resource.RLIMIT_AS, (limit, limit))\n"
-        f"sys.exit(main({argv!r}))\n")
+        f"sys.exit(main({argv!r}))\n"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
     rows = _strict_json(result.stdout)
     assert result.returncode == 1, result.stderr
@@ -135,9 +158,22 @@ def test_sigint_during_a_real_run_keeps_the_rows_written(tmp_path, regressor):
     graph = tiny_graph(tmp_path / "tiny.onnx", channels=32)
     paths = [_photo(tmp_path / f"frame{index:02d}.jpg", 960, 1280, seed=index) for index in range(60)]
     process = subprocess.Popen(
-        [sys.executable, "-c", "import sys; sys.modules['torch'] = None\nfrom arniqa_edge.cli import main\n"
-         "sys.exit(main(sys.argv[1:]))", *paths, "--weights", str(graph), "--regressor", str(regressor), "--csv"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.modules['torch'] = None\nfrom arniqa_edge.cli import main\nsys.exit(main(sys.argv[1:]))",
+            *paths,
+            "--weights",
+            str(graph),
+            "--regressor",
+            str(regressor),
+            "--csv",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         lines = [process.stdout.readline() for _ in range(1 + 2)]  # the header and the first two rows
         assert lines[-1].startswith(paths[1]), lines
@@ -148,6 +184,6 @@ def test_sigint_during_a_real_run_keeps_the_rows_written(tmp_path, regressor):
             process.kill()
     rows = list(csv.DictReader(io.StringIO("".join(lines) + rest)))
     assert process.returncode == 130, err
-    assert 2 <= len(rows) < 60 and [row["path"] for row in rows] == paths[:len(rows)]
+    assert 2 <= len(rows) < 60 and [row["path"] for row in rows] == paths[: len(rows)]
     assert all(row["error"] == "" and 0 <= float(row["score"]) <= 1 for row in rows)
     assert err.strip().splitlines() == [f"error: interrupted after {len(rows)} of 60 images (their rows are written)"]

@@ -89,8 +89,9 @@ def test_interrupted_jsonl(monkeypatch, capsys, images, regressor):
 
 
 def test_uninterrupted_json_matches_the_one_shot_format(monkeypatch, capsys, images, regressor):
-    code, out, _ = _interrupted_run(monkeypatch, capsys, images + ["missing.png"], regressor, "--json",
-                                    interrupt_on=None)
+    code, out, _ = _interrupted_run(
+        monkeypatch, capsys, images + ["missing.png"], regressor, "--json", interrupt_on=None
+    )
     rows = json.loads(out)
     assert code == 1 and len(rows) == 7 and rows[-1]["error"] == "missing.png: no such file"
     assert out == json.dumps(rows, indent=2) + "\n"

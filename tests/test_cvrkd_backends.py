@@ -8,10 +8,10 @@ import sys
 
 import numpy as np
 import pytest
-
-from arniqa_edge.errors import BackendUnavailableError, WeightsError
 from conftest import ROOT, has_torch, pristine_images
 from test_runtime_without_torch import BLOCK_TORCH
+
+from arniqa_edge.errors import BackendUnavailableError, WeightsError
 
 pytestmark = pytest.mark.skipif(not has_torch(), reason="exports need torch and timm")
 
@@ -151,16 +151,19 @@ def test_graph_pairs_are_checked(student, tmp_path):
 
 
 def test_no_reference_exports_are_refused(tmp_path, tmp_path_factory, lite0_imagenet_weights, blur_regressor):
-    from arniqa_edge.cvrkd import ReferenceScorer
     from export_fixtures import lite0_exports
+
+    from arniqa_edge.cvrkd import ReferenceScorer
 
     encoder = lite0_exports(tmp_path_factory.mktemp("onnx"), lite0_imagenet_weights, blur_regressor)["fp32"]
     with pytest.raises(WeightsError, match="is not a CVRKD model: .*no-reference encoders go to --weights"):
         ReferenceScorer(encoder)
     for graph in ("maps", "score"):
         shutil.copyfile(encoder, tmp_path / f"nr.{graph}.onnx")
-    with pytest.raises(WeightsError, match="is a no-reference encoder from python -m export.onnx, not a CVRKD graph: "
-                                           "pass it to --weights"):
+    with pytest.raises(
+        WeightsError,
+        match="is a no-reference encoder from python -m export.onnx, not a CVRKD graph: pass it to --weights",
+    ):
         ReferenceScorer(tmp_path / "nr.maps.onnx")
 
 
@@ -179,8 +182,9 @@ def test_backends_and_devices_that_cannot_run_are_refused(student, tmp_path):
 
 
 def _run_without_torch(code: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", BLOCK_TORCH + code], capture_output=True, text=True, cwd=ROOT,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", BLOCK_TORCH + code], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
 
 
 def test_onnxruntime_scores_without_torch(student, torch_scorer, images):
@@ -190,7 +194,8 @@ def test_onnxruntime_scores_without_torch(student, torch_scorer, images):
         "from arniqa_edge.cvrkd import ReferenceScorer\n"
         f"scorer = ReferenceScorer({str(student['dir'])!r})\n"
         f"print(list(scorer.predict({image!r}, {references!r}).per_reference))\n"
-        "assert [m for m in sys.modules if m.startswith('torch') and sys.modules[m] is not None] == []\n")
+        "assert [m for m in sys.modules if m.startswith('torch') and sys.modules[m] is not None] == []\n"
+    )
     assert result.returncode == 0, result.stderr
     np.testing.assert_allclose(json.loads(result.stdout), expected, atol=1e-4)
 
@@ -202,7 +207,8 @@ def test_cli_without_torch_runs_the_graphs_and_names_missing_torch(student, torc
     assert result.returncode == 0, result.stderr
     assert "CVRKD model backend auto: using onnxruntime" in result.stderr
     assert json.loads(result.stdout)[0]["raw_score"] == pytest.approx(
-        torch_scorer.predict(image, references).raw_score, abs=1e-4)
+        torch_scorer.predict(image, references).raw_score, abs=1e-4
+    )
 
     argv[argv.index("--json")] = "--backend=torch"
     result = _run_without_torch(f"from arniqa_edge.cli import main\nsys.exit(main({argv!r}))\n")

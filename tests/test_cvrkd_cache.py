@@ -12,7 +12,7 @@ from cvrkd_fixtures import LABELS, small_content  # noqa: E402
 from arniqa_edge.cvrkd.config import CVRKDConfig  # noqa: E402
 from training.cvrkd import cache as cache_module  # noqa: E402
 from training.cvrkd import train  # noqa: E402
-from training.cvrkd.cached import CachedTriplets, cached_forward, predict_cached  # noqa: E402
+from training.cvrkd.cached import CachedTriplets, predict_cached  # noqa: E402
 from training.cvrkd.data import cut, graded_distortions  # noqa: E402
 from training.cvrkd.model import build_cvrkd  # noqa: E402
 
@@ -42,8 +42,9 @@ def content(tmp_path_factory):
 
 
 def build(layout, data, out, backbone, **kwargs):
-    return cache_module.build(layout, data, out, str(backbone), CONFIG, short_side=96, labels_csv=LABELS,
-                              types=TYPES, **kwargs)
+    return cache_module.build(
+        layout, data, out, str(backbone), CONFIG, short_side=96, labels_csv=LABELS, types=TYPES, **kwargs
+    )
 
 
 def test_pooled_cache_gives_the_networks_own_scores(content, backbone, tmp_path):
@@ -87,10 +88,34 @@ def test_train_cache_resumes_and_refuses_other_settings(content, backbone, tmp_p
 def test_cached_training_runs_resumes_and_evaluates(content, backbone, tmp_path):
     cache_train = build("train", content["train"], tmp_path / "ct", backbone, positions=3, distortions_per_image=2)
     cache_val = build("eval", content["val"], tmp_path / "cv", backbone)
-    arch = ["--crops", "2", "--crop-size", "64", "--level-channels", "8", "--mixer-dim", "32", "--lq-depth", "2",
-            "--diff-depth", "3"]
-    common = ["--cache", str(cache_train), "--val-cache", str(cache_val), "--batch-size", "2", "--log-every", "1",
-              "--device", "cpu", "--checkpoint-every", "1"]
+    arch = [
+        "--crops",
+        "2",
+        "--crop-size",
+        "64",
+        "--level-channels",
+        "8",
+        "--mixer-dim",
+        "32",
+        "--lq-depth",
+        "2",
+        "--diff-depth",
+        "3",
+    ]
+    common = [
+        "--cache",
+        str(cache_train),
+        "--val-cache",
+        str(cache_val),
+        "--batch-size",
+        "2",
+        "--log-every",
+        "1",
+        "--device",
+        "cpu",
+        "--checkpoint-every",
+        "1",
+    ]
     # grid 2 is not a command-line option: the architecture of CONFIG must match the cache
     assert train.main(["teacher", *arch, *common, "--steps", "3", "-o", str(tmp_path / "t")]) == 2
     net = build_cvrkd(CONFIG, str(backbone))
@@ -108,6 +133,30 @@ def test_cached_training_runs_resumes_and_evaluates(content, backbone, tmp_path)
     assert [row.split(",")[0] for row in rows[1:]] == ["1", "2", "3", "4"]
     results = json.loads((out / "eval.json").read_text())
     assert set(results) == {"fr", "nar"} and all(np.isfinite(r["srcc"]) for r in results.values())
+    # the evaluation command gives the same numbers from the cache, and refuses a cache of other items
+    from training.cvrkd import evaluate
+
+    table = tmp_path / "table.md"
+    base = [
+        "--content",
+        str(content["val"]),
+        "--images",
+        "2",
+        "--short-side",
+        "96",
+        "--types",
+        ",".join(TYPES),
+        "--labels",
+        str(LABELS),
+        str(out / train.MODEL_FILE),
+        "-o",
+        str(table),
+    ]
+    assert evaluate.main([*base, "--cache", str(cache_val)]) == 0
+    rows = {r["reference"]: r for r in json.loads(table.with_suffix(".json").read_text())["rows"]}
+    assert rows["nar"]["srcc"] == pytest.approx(results["nar"]["srcc"])
+    with pytest.raises(SystemExit, match="not the eval cache"):
+        evaluate.main([*base, "--cache", str(cache_train)])
 
 
 def test_cut_takes_the_cached_positions():

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-
 from conftest import SHARED_DATA, has_torch
 
 pytestmark = pytest.mark.skipif(not has_torch(), reason="needs torch")
@@ -116,8 +115,8 @@ def test_crop_grid_follows_the_aspect_ratio_and_covers_the_frame():
 
 def test_content_is_read_whole_as_rgb_and_only_downscaled():
     import cv2
-
     from conftest import pristine_images
+
     from training.cvrkd.data import load_content
 
     files = pristine_images("val", count=2)  # BSDS: 481 x 321

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-
 from conftest import has_torch
 
 pytestmark = pytest.mark.skipif(not has_torch(), reason="needs torch and timm")
@@ -53,6 +52,7 @@ def test_graphs_carry_the_configuration_and_their_source(exported):
 
 def test_crop_sizes_the_exporter_cannot_pool_are_refused(tmp_path, capsys):
     from cvrkd_fixtures import tiny_student
+
     from export.cvrkd import main
 
     student = tiny_student(tmp_path / "student.safetensors", crop_size=64)

@@ -1,5 +1,4 @@
 import pytest
-
 from conftest import has_torch
 
 pytestmark = pytest.mark.skipif(not has_torch(), reason="needs torch and timm")
@@ -47,7 +46,7 @@ def test_level_maps_stack_every_crop_at_every_level(tiny_net):
     assert maps.shape == (3, config.mixer_input_dim, 7, 7)
     # Channels are ordered level-major, then crop: level 0 of crop 1 of image 1 is block 1.
     c = config.level_channels
-    torch.testing.assert_close(maps[1, c:2 * c], first_level[0])
+    torch.testing.assert_close(maps[1, c : 2 * c], first_level[0])
 
 
 def test_cached_reference_maps_give_the_forward_scores(tiny_net):
@@ -109,8 +108,8 @@ def test_distillation_loss_targets_the_last_difference_blocks(tiny_net):
 
 
 def test_config_round_trips_through_json_and_rejects_unknown_keys():
-    from arniqa_edge.errors import WeightsError
     from arniqa_edge.cvrkd.config import CVRKDConfig
+    from arniqa_edge.errors import WeightsError
 
     config = tiny_config()
     assert CVRKDConfig.from_json(config.to_json()) == config

@@ -3,7 +3,6 @@ import json
 import cv2
 import numpy as np
 import pytest
-
 from conftest import has_torch, pristine_images
 
 pytestmark = pytest.mark.skipif(not has_torch(), reason="needs torch and timm")
@@ -60,8 +59,10 @@ def test_scores_match_the_network_on_grid_crops(scorer, images):
 
     image, reference = images[:2]
     config = scorer.config
-    lq, hq = (torch.from_numpy(grid_crops(cv2.imread(p)[:, :, ::-1].copy(), config.crop_size, config.crops))[None]
-              for p in (image, reference))
+    lq, hq = (
+        torch.from_numpy(grid_crops(cv2.imread(p)[:, :, ::-1].copy(), config.crop_size, config.crops))[None]
+        for p in (image, reference)
+    )
     with torch.no_grad():
         expected = scorer.engine.net(lq, hq).score.item()
     assert scorer.predict(image, [reference]).raw_score == pytest.approx(expected, abs=1e-5)
@@ -87,8 +88,8 @@ def test_clear_errors_for_missing_and_bad_references(scorer, images, tmp_path):
 
 
 def test_bad_weights_files_are_refused(tmp_path, lite0_imagenet_weights):
-    from arniqa_edge.errors import WeightsError
     from arniqa_edge.cvrkd import ReferenceScorer
+    from arniqa_edge.errors import WeightsError
 
     with pytest.raises(WeightsError, match="not found"):
         ReferenceScorer(tmp_path / "missing.safetensors")
@@ -121,8 +122,7 @@ def test_cli_reports_unreadable_images_and_references(student, images, tmp_path,
     assert "reference" in capsys.readouterr().err
     assert main([image, "--reference", *references]) == 2
     assert "--reference needs --reference-model" in capsys.readouterr().err
-    assert main([image, "--reference", *references, "--reference-model", str(student), "--protocol",
-                 "five_crop"]) == 2
+    assert main([image, "--reference", *references, "--reference-model", str(student), "--protocol", "five_crop"]) == 2
     assert "--protocol apply to no-reference scoring" in capsys.readouterr().err
 
 
@@ -135,8 +135,9 @@ def test_cli_without_torch_says_what_to_install(student, images):
     block_torch = "import sys; sys.modules['torch'] = None; sys.modules['timm'] = None\n"
     argv = [images[0], "--reference", images[1], "--reference-model", str(student)]
     code = f"from arniqa_edge.cli import main\nsys.exit(main({argv!r}))\n"
-    result = subprocess.run([sys.executable, "-c", block_torch + code], capture_output=True, text=True, cwd=ROOT,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", block_torch + code], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
     assert result.returncode == 2, result.stderr
     assert "needs torch and timm" in result.stderr and "Traceback" not in result.stderr
 
@@ -149,4 +150,5 @@ def test_float16_weights_load_and_score_like_float32(scorer, images, tmp_path):
     assert half.stat().st_size < 0.6 * scorer.weights_path.stat().st_size
     image, *references = images
     assert ReferenceScorer(half, device="cpu").predict(image, references).raw_score == pytest.approx(
-        scorer.predict(image, references).raw_score, abs=1e-2)
+        scorer.predict(image, references).raw_score, abs=1e-2
+    )

@@ -2,7 +2,6 @@ import csv
 import json
 
 import pytest
-
 from conftest import has_torch
 
 pytestmark = pytest.mark.skipif(not has_torch(), reason="needs torch and timm")
@@ -71,16 +70,34 @@ def test_student_needs_a_teacher_file(runs, tmp_path, capsys):
     assert "takes its teacher's architecture; drop --crops" in capsys.readouterr().err
 
 
-def test_evaluate_tabulates_fr_nar_and_the_nr_baseline(runs, lite0_imagenet_weights, blur_regressor, tmp_path,
-                                                       capsys):
+def test_evaluate_tabulates_fr_nar_and_the_nr_baseline(runs, lite0_imagenet_weights, blur_regressor, tmp_path, capsys):
     from cvrkd_fixtures import LABELS
+
     from training.cvrkd import evaluate
 
     table = tmp_path / "table.md"
-    code = evaluate.main([str(runs["teacher"]), str(runs["student"]), "--content", str(runs["val"]),
-                          "--images", "2", "--short-side", "96", "--types", "gaublur", "--labels", str(LABELS),
-                          "--nr-weights", str(lite0_imagenet_weights), "--nr-regressor", str(blur_regressor),
-                          "-o", str(table)])
+    code = evaluate.main(
+        [
+            str(runs["teacher"]),
+            str(runs["student"]),
+            "--content",
+            str(runs["val"]),
+            "--images",
+            "2",
+            "--short-side",
+            "96",
+            "--types",
+            "gaublur",
+            "--labels",
+            str(LABELS),
+            "--nr-weights",
+            str(lite0_imagenet_weights),
+            "--nr-regressor",
+            str(blur_regressor),
+            "-o",
+            str(table),
+        ]
+    )
     assert code == 0
     lines = table.read_text().splitlines()
     assert lines[0] == "KADID proxy, 10 distorted images"

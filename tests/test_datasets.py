@@ -2,9 +2,9 @@ import csv
 
 import numpy as np
 import pytest
+from conftest import SHARED_DATA
 from PIL import Image
 
-from conftest import SHARED_DATA
 from training.datasets import DATASETS, load_dataset, read_labels
 
 LABELS = SHARED_DATA / "labels"
@@ -40,7 +40,7 @@ def test_real_label_files(name):
 def small_label_file(tmp_path, name, count):
     source = LABELS / DATASETS[name].label_file
     with open(source, newline="") as f:
-        rows = list(csv.reader(f))[:count + 1]
+        rows = list(csv.reader(f))[: count + 1]
     path = tmp_path / "labels.csv"
     with open(path, "w", newline="") as f:
         csv.writer(f).writerows(rows)
@@ -101,8 +101,8 @@ def test_each_scale_fits_its_label_file(name):
 
 
 def test_fit_regressor_dataset_scale_is_that_of_the_label_file():
-    from arniqa_edge.models.official import read_official_regressor  # noqa: F401 - uses the released ranges
     from arniqa_edge.datasets import DATASETS as ALL
+    from arniqa_edge.models.official import read_official_regressor  # noqa: F401 - uses the released ranges
     from arniqa_edge.regressor import DATASET_SCALES, ScoreScale
 
     assert DATASET_SCALES["koniq10k"] == ScoreScale(1, 5)

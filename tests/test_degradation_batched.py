@@ -21,7 +21,6 @@ from training.degradation import (  # noqa: E402
     CompositionSampler,
     DistortionSequence,
     DistortionStep,
-    apply_distortion,
     apply_sequence,
 )
 

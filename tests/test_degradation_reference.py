@@ -12,7 +12,7 @@ import pytest
 torch = pytest.importorskip("torch")
 from scipy import stats  # noqa: E402
 
-from training.degradation import (  # noqa: E402
+from training.degradation import (  # noqa: E402  # noqa: E402
     DISTORTIONS,
     GROUPS,
     REFERENCE_FUNCTIONS,
@@ -21,10 +21,11 @@ from training.degradation import (  # noqa: E402
     DistortionStep,
     apply_distortion,
     apply_sequence,
+    color,
     get_spec,
     level_probabilities,
+    reference,
 )
-from training.degradation import color, reference  # noqa: E402
 from training.degradation.kernels import disk_kernel, gaussian_kernel_1d, motion_kernel  # noqa: E402
 
 LEVELS = (1, 2, 3, 4, 5)
@@ -349,7 +350,7 @@ def test_lab_round_trip_and_reference_white():
 
 
 def test_level_probabilities_are_a_normalised_half_gaussian():
-    expected = np.exp(-np.arange(5) ** 2 / (2 * 2.5**2))
+    expected = np.exp(-(np.arange(5) ** 2) / (2 * 2.5**2))
     np.testing.assert_allclose(level_probabilities(), expected / expected.sum())
     np.testing.assert_allclose(level_probabilities(3), expected[:3] / expected[:3].sum())
 
@@ -423,7 +424,11 @@ def test_replay_gives_every_image_and_scale_the_same_steps_and_random_streams(mo
         apply_sequence(img, sequence, realization=2)
         replays.append(list(calls))
     assert replays[0] == replays[1] == replays[2]
-    assert [(name, value) for name, value, _ in replays[0]] == [("motionblur", 4), ("colorblock", 4), ("whitenoise", 0.005)]
+    assert [(name, value) for name, value, _ in replays[0]] == [
+        ("motionblur", 4),
+        ("colorblock", 4),
+        ("whitenoise", 0.005),
+    ]
 
 
 def test_realizations_share_steps_but_not_noise(image):

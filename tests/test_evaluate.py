@@ -4,9 +4,9 @@ import json
 import cv2
 import numpy as np
 import pytest
+from conftest import pristine_images, shared_labels
 from sklearn.linear_model import Ridge
 
-from conftest import pristine_images, shared_labels
 from training.evaluate import main
 from training.protocols import correlations, evaluate_holdout, evaluate_splits, select_alpha
 from training.ridge_path import RidgePath
@@ -77,8 +77,9 @@ def test_alpha_is_chosen_on_validation_srcc():
 
 def test_holdout_protocol():
     features, scores, groups, types = synthetic_problem()
-    result = evaluate_holdout(features[:80], scores[:80], groups[:80], features[80:], scores[80:], types[80:],
-                              alphas=(0.1, 10.0))
+    result = evaluate_holdout(
+        features[:80], scores[:80], groups[:80], features[80:], scores[80:], types[80:], alphas=(0.1, 10.0)
+    )
     assert result.overall.srcc > 0.9 and result.predictions.shape == (40,)
     assert set(result.by_type) == {"blur", "noise"}
 
@@ -104,8 +105,23 @@ def blurred_dataset(tmp_path, contents=6, levels=4):
 def test_dataset_command_with_the_laplacian_baseline(tmp_path, capsys):
     labels = blurred_dataset(tmp_path)
     out = tmp_path / "results"
-    code = main(["dataset", "--name", "kadid10k", "--root", str(tmp_path), "--labels", str(labels),
-                 "--baselines", "laplacian", "--splits", "3", "-o", str(out)])
+    code = main(
+        [
+            "dataset",
+            "--name",
+            "kadid10k",
+            "--root",
+            str(tmp_path),
+            "--labels",
+            str(labels),
+            "--baselines",
+            "laplacian",
+            "--splits",
+            "3",
+            "-o",
+            str(out),
+        ]
+    )
     assert code == 0
     report = json.loads((out / "kadid10k.json").read_text())
     method = report["methods"]["laplacian"]
@@ -118,8 +134,21 @@ def test_proxy_command(tmp_path):
     # The command reads the shared KADID-10k labels and photos.
     shared_labels(), pristine_images("train", "*", 3), pristine_images("val", "*", 2)
     out, work = tmp_path / "results", tmp_path / "work"
-    args = ["proxy", "--types", "gaublur,whitenoise", "--train-images", "3", "--val-images", "2",
-            "--baselines", "laplacian", "--work", str(work), "-o", str(out)]
+    args = [
+        "proxy",
+        "--types",
+        "gaublur,whitenoise",
+        "--train-images",
+        "3",
+        "--val-images",
+        "2",
+        "--baselines",
+        "laplacian",
+        "--work",
+        str(work),
+        "-o",
+        str(out),
+    ]
     assert main(args) == 0
     report = json.loads((out / "kadid_proxy.json").read_text())
     assert set(report["methods"]["laplacian"]["by_type"]) == {"gaublur", "whitenoise"}
@@ -138,8 +167,23 @@ def test_proxy_command(tmp_path):
 def test_proxy_command_on_independent_distortions(tmp_path):
     shared_labels(), pristine_images("train", "*", 2), pristine_images("val", "*", 2)
     out, work = tmp_path / "results", tmp_path / "work"
-    args = ["proxy", "--types", "gaublur,whitenoise,jitter", "--train-images", "2", "--val-images", "2",
-            "--baselines", "laplacian", "--work", str(work), "-o", str(out), "--val-implementation", "independent"]
+    args = [
+        "proxy",
+        "--types",
+        "gaublur,whitenoise,jitter",
+        "--train-images",
+        "2",
+        "--val-images",
+        "2",
+        "--baselines",
+        "laplacian",
+        "--work",
+        str(work),
+        "-o",
+        str(out),
+        "--val-implementation",
+        "independent",
+    ]
     assert main(args) == 0
     report = json.loads((out / "kadid_proxy_independent.json").read_text())
     # jitter has no independent implementation: it is fitted on, but not tested
@@ -152,8 +196,21 @@ def test_graph_readouts_of_the_imagenet_encoder(tmp_path):
     pytest.importorskip("onnx")
     shared_labels(), pristine_images("train", "*", 2), pristine_images("val", "*", 2)
     out, work = tmp_path / "results", tmp_path / "work"
-    args = ["proxy", "--types", "gaublur,jpeg", "--train-images", "2", "--val-images", "2",
-            "--baselines", "imagenet,multilevel", "--work", str(work), "-o", str(out)]
+    args = [
+        "proxy",
+        "--types",
+        "gaublur,jpeg",
+        "--train-images",
+        "2",
+        "--val-images",
+        "2",
+        "--baselines",
+        "imagenet,multilevel",
+        "--work",
+        str(work),
+        "-o",
+        str(out),
+    ]
     assert main(args) == 0
     report = json.loads((out / "kadid_proxy.json").read_text())
     assert set(report["methods"]) == {"imagenet", "multilevel"}
@@ -164,6 +221,20 @@ def test_graph_readouts_of_the_imagenet_encoder(tmp_path):
 
 
 def test_missing_weights_is_an_error(tmp_path, capsys):
-    assert main(["proxy", "--weights", str(tmp_path / "none.safetensors"), "--baselines", "",
-                 "--work", str(tmp_path / "work"), "-o", str(tmp_path / "out")]) == 2
+    assert (
+        main(
+            [
+                "proxy",
+                "--weights",
+                str(tmp_path / "none.safetensors"),
+                "--baselines",
+                "",
+                "--work",
+                str(tmp_path / "work"),
+                "-o",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 2
+    )
     assert "none.safetensors" in capsys.readouterr().err

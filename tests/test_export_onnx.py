@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from conftest import gaussian_blur, has_torch, pristine_images
 
 pytestmark = pytest.mark.skipif(not has_torch(), reason="needs torch and timm")
@@ -34,7 +33,8 @@ def torch_features(lite0_imagenet_weights, photo_inputs):
     from arniqa_edge.models import get_model_config
 
     return TorchBackend(get_model_config("arniqa-lite0"), lite0_imagenet_weights, device="cpu").encode_pair(
-        *photo_inputs)
+        *photo_inputs
+    )
 
 
 def _run(path, full, half):

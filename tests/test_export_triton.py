@@ -1,7 +1,6 @@
 """Triton model repository: layout and a config.pbtxt that Triton's own schema accepts."""
 
 import pytest
-
 from conftest import has_torch
 
 pytestmark = pytest.mark.skipif(not has_torch(), reason="exports need torch and timm")
@@ -15,14 +14,16 @@ def exports(tmp_path_factory, lite0_imagenet_weights, blur_regressor):
 
 
 def test_repository_config_parses_with_tritons_schema(exports, tmp_path):
-    model_config_pb2 = pytest.importorskip("tritonclient.grpc.model_config_pb2",
-                                           reason="needs tritonclient[grpc] (Triton's model_config schema)")
+    model_config_pb2 = pytest.importorskip(
+        "tritonclient.grpc.model_config_pb2", reason="needs tritonclient[grpc] (Triton's model_config schema)"
+    )
     from google.protobuf import text_format
 
     from export.triton import write_repository
 
-    path = write_repository(exports["score"], tmp_path / "models", "arniqa_lite0", version=3, max_batch_size=16,
-                            kind="KIND_CPU")
+    path = write_repository(
+        exports["score"], tmp_path / "models", "arniqa_lite0", version=3, max_batch_size=16, kind="KIND_CPU"
+    )
     assert (tmp_path / "models" / "arniqa_lite0" / "3" / "model.onnx").is_file()
     config = text_format.Parse(path.read_text(), model_config_pb2.ModelConfig())
     assert config.platform == "onnxruntime_onnx" and config.max_batch_size == 16

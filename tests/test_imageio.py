@@ -39,12 +39,15 @@ def test_missing_empty_directory(tmp_path):
         read_image(tmp_path)
 
 
-@pytest.mark.parametrize("ext,cut,message", [
-    (".jpg", 0.6, "truncated JPEG"),
-    (".jpg", 0.01, "truncated JPEG"),
-    (".png", 0.6, "truncated PNG"),
-    (".webp", 0.6, "truncated WebP"),
-])
+@pytest.mark.parametrize(
+    "ext,cut,message",
+    [
+        (".jpg", 0.6, "truncated JPEG"),
+        (".jpg", 0.01, "truncated JPEG"),
+        (".png", 0.6, "truncated PNG"),
+        (".webp", 0.6, "truncated WebP"),
+    ],
+)
 def test_truncated_files_are_refused(photo, ext, cut, message):
     data = _encode(ext, photo)
     with pytest.raises(InputImageError, match=message):
@@ -118,6 +121,7 @@ def test_pil_input(photo):
 
 # -- damage the decoder reports (libjpeg's "Corrupt JPEG data") -----------------
 
+
 def _damaged_jpeg(photo: np.ndarray) -> bytes:
     """A real JPEG whose entropy-coded data is overwritten with noise from 40% to 70% of the scan: the
     structure (markers, end of image) is intact, so it decodes, with garbage rows."""
@@ -163,11 +167,13 @@ def test_other_native_stderr_output_is_passed_on(capfd):
         os.write(2, b"some other library: hello\nCorrupt JPEG data: premature end of data segment\n")
     assert _jpeg_damage(said[0], "x.jpg") == [
         "x.jpg: damaged JPEG data (libjpeg: Corrupt JPEG data: premature end of data segment): part of the image "
-        "is garbage, so its score may be wrong"]
+        "is garbage, so its score may be wrong"
+    ]
     assert capfd.readouterr().err == "some other library: hello\n"
 
 
 # -- the declared size is checked before decoding, in every format --------------
+
 
 def _tiff_declaring(photo, size, **options):
     """A real TIFF of `photo` whose first page's ImageWidth and ImageLength say `size`."""
@@ -182,8 +188,9 @@ def _tiff_declaring(photo, size, **options):
     with tifffile.TiffFile(io.BytesIO(bytes(data))) as tiff:
         for tag, value in zip(("ImageWidth", "ImageLength"), size):
             entry = tiff.pages[0].tags[tag]
-            struct.pack_into(tiff.byteorder + {3: "H", 4: "I", 16: "Q"}[int(entry.dtype)], data, entry.valueoffset,
-                             value)
+            struct.pack_into(
+                tiff.byteorder + {3: "H", 4: "I", 16: "Q"}[int(entry.dtype)], data, entry.valueoffset, value
+            )
     return bytes(data)
 
 
@@ -211,8 +218,9 @@ def _webp_extended_declaring(photo, size):
     from PIL import Image
 
     buffer = io.BytesIO()
-    Image.fromarray(np.dstack([photo, photo[..., :1]]), "RGBA").save(buffer, "WEBP", exif=b"Exif\x00\x00II*\x00"
-                                                                      b"\x08\x00\x00\x00\x00\x00")
+    Image.fromarray(np.dstack([photo, photo[..., :1]]), "RGBA").save(
+        buffer, "WEBP", exif=b"Exif\x00\x00II*\x00\x08\x00\x00\x00\x00\x00"
+    )
     data = bytearray(buffer.getvalue())
     assert data[12:16] == b"VP8X"
     data[24:27], data[27:30] = (size[0] - 1).to_bytes(3, "little"), (size[1] - 1).to_bytes(3, "little")
@@ -235,7 +243,7 @@ def _gif_declaring(photo, size):
     data = bytearray(buffer.getvalue())
     data[6:10] = np.array(size, "<u2").tobytes()  # logical screen
     descriptor = data.find(b"\x2c", 13 + 3 * 256)  # image descriptor after the global colour table
-    data[descriptor + 5:descriptor + 9] = np.array(size, "<u2").tobytes()
+    data[descriptor + 5 : descriptor + 9] = np.array(size, "<u2").tobytes()
     return bytes(data)
 
 

@@ -3,7 +3,6 @@ import csv
 import cv2
 import numpy as np
 import pytest
-
 from conftest import has_torch, pristine_images, shared_labels
 
 pytestmark = pytest.mark.skipif(not has_torch(), reason="needs torch")
@@ -30,8 +29,17 @@ def test_build_writes_labelled_images_and_fit_regressor_reads_them(tmp_path, lit
     content.mkdir()
     for path in pristine_images("train", count=4):
         cv2.imwrite(str(content / f"{path.stem}.png"), cv2.imread(str(path)))
-    index = build(content, tmp_path / "proxy", images=4, types=["gaublur", "whitenoise"], levels=[1, 3, 5],
-                  short_side=64, long_side=64, include_pristine=True, labels=labels)
+    index = build(
+        content,
+        tmp_path / "proxy",
+        images=4,
+        types=["gaublur", "whitenoise"],
+        levels=[1, 3, 5],
+        short_side=64,
+        long_side=64,
+        include_pristine=True,
+        labels=labels,
+    )
     rows = list(csv.DictReader(open(index)))
     assert len(rows) == 4 * (2 * 3 + 1)
     mos = kadid_level_mos(labels)
@@ -47,8 +55,22 @@ def test_build_writes_labelled_images_and_fit_regressor_reads_them(tmp_path, lit
         writer.writeheader()
         writer.writerows(labelled)
     out = tmp_path / "reg.safetensors"
-    code = fit_regressor.main(["--weights", str(lite0_imagenet_weights), "--images", str(tmp_path / "proxy"),
-                               "--scores", str(scores), "--dataset", "kadid10k", "--folds", "2", "-o", str(out)])
+    code = fit_regressor.main(
+        [
+            "--weights",
+            str(lite0_imagenet_weights),
+            "--images",
+            str(tmp_path / "proxy"),
+            "--scores",
+            str(scores),
+            "--dataset",
+            "kadid10k",
+            "--folds",
+            "2",
+            "-o",
+            str(out),
+        ]
+    )
     assert code == 0
     from arniqa_edge.regressor import LinearRegressor
 

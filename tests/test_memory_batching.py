@@ -14,6 +14,7 @@ from arniqa_edge.backends import Backend
 from arniqa_edge.cli import main
 from arniqa_edge.errors import InsufficientMemoryError
 from arniqa_edge.memory import (
+    CPU_BATCH_PIXELS,
     DEFAULT_MEMORY_BUDGET,
     BatchPolicy,
     allocation_failures_as,
@@ -21,7 +22,6 @@ from arniqa_edge.memory import (
     format_bytes,
     parse_bytes,
 )
-from arniqa_edge.memory import CPU_BATCH_PIXELS
 from arniqa_edge.regressor import LinearRegressor, ScoreScale
 
 
@@ -33,8 +33,9 @@ def test_cpu_batches_are_capped_by_the_pipelines_pixel_cap():
     policy = BatchPolicy(batch_size=8)
     assert policy.images_per_call(1280 * 720, _input_pixels(720, 1280), "onnxruntime", "cpu") == 1
     assert policy.images_per_call(224 * 224, _input_pixels(224, 224), "onnxruntime", "cpu") == 8
-    assert policy.images_per_call(400 * 300, _input_pixels(300, 400), "onnxruntime", "cpu") == \
-        CPU_BATCH_PIXELS // (400 * 300)
+    assert policy.images_per_call(400 * 300, _input_pixels(300, 400), "onnxruntime", "cpu") == CPU_BATCH_PIXELS // (
+        400 * 300
+    )
     wider = BatchPolicy(batch_size=8, max_batch_pixels=3_000_000)
     assert wider.images_per_call(1280 * 720, _input_pixels(720, 1280), "onnxruntime", "cpu") == 3
 
@@ -55,22 +56,29 @@ def test_budget_admits_a_12mp_photo_and_refuses_a_9000px_square():
     for backend in ("onnxruntime", "torch"):
         policy.check_fits("photo.jpg", 4000, 3000, _input_pixels(3000, 4000), backend)
     # onnxruntime runs such a call on a CPU without its arena, which needs less (see onnxruntime_backend)
-    assert estimate_call_bytes("onnxruntime", _input_pixels(3000, 4000), "cpu") < 2.2 * 1024 ** 3 < \
-        estimate_call_bytes("onnxruntime", _input_pixels(3000, 4000), "cuda:0")
-    BatchPolicy(memory_budget=parse_bytes("2.2G")).check_fits("photo.jpg", 4000, 3000, _input_pixels(3000, 4000),
-                                                               "onnxruntime", "cpu")
-    with pytest.raises(InsufficientMemoryError, match=r"9000x9000 \(81.0 MP\) needs about .* over the memory "
-                                                      r"budget of 4.0 GiB.*--memory-budget"):
+    assert (
+        estimate_call_bytes("onnxruntime", _input_pixels(3000, 4000), "cpu")
+        < 2.2 * 1024**3
+        < estimate_call_bytes("onnxruntime", _input_pixels(3000, 4000), "cuda:0")
+    )
+    BatchPolicy(memory_budget=parse_bytes("2.2G")).check_fits(
+        "photo.jpg", 4000, 3000, _input_pixels(3000, 4000), "onnxruntime", "cpu"
+    )
+    with pytest.raises(
+        InsufficientMemoryError,
+        match=r"9000x9000 \(81.0 MP\) needs about .* over the memory "
+        r"budget of 4.0 GiB.*--memory-budget",
+    ):
         policy.check_fits("big.png", 9000, 9000, _input_pixels(9000, 9000), "onnxruntime")
 
 
 def test_sizes():
-    assert parse_bytes("4G") == 4 * 1024 ** 3 and parse_bytes("1.5GiB") == 3 * 1024 ** 3 // 2
-    assert parse_bytes("512MB") == 512 * 1024 ** 2 and parse_bytes("1000") == 1000
+    assert parse_bytes("4G") == 4 * 1024**3 and parse_bytes("1.5GiB") == 3 * 1024**3 // 2
+    assert parse_bytes("512MB") == 512 * 1024**2 and parse_bytes("1000") == 1000
     for bad in ("", "4X", "-1G", "G", "0"):
         with pytest.raises(ValueError):
             parse_bytes(bad)
-    assert format_bytes(DEFAULT_MEMORY_BUDGET) == "4.0 GiB" and format_bytes(300 * 1024 ** 2) == "300 MiB"
+    assert format_bytes(DEFAULT_MEMORY_BUDGET) == "4.0 GiB" and format_bytes(300 * 1024**2) == "300 MiB"
 
 
 def test_allocation_failures_are_translated_and_other_errors_are_not():
@@ -78,10 +86,14 @@ def test_allocation_failures_are_translated_and_other_errors_are_not():
 
     failures = [
         MemoryError(),
-        RuntimeError("[enforce fail at alloc_cpu.cpp:121] data. DefaultCPUAllocator: can't allocate memory: you "
-                     "tried to allocate 1152000000 bytes. Error code 12 (Cannot allocate memory)"),
-        Fail("[ONNXRuntimeError] : 1 : FAIL : Non-zero status code returned while running Conv node. Name:'x' "
-             "Status Message: bfc_arena.cc:360 Failed to allocate memory for requested buffer of size 288000000"),
+        RuntimeError(
+            "[enforce fail at alloc_cpu.cpp:121] data. DefaultCPUAllocator: can't allocate memory: you "
+            "tried to allocate 1152000000 bytes. Error code 12 (Cannot allocate memory)"
+        ),
+        Fail(
+            "[ONNXRuntimeError] : 1 : FAIL : Non-zero status code returned while running Conv node. Name:'x' "
+            "Status Message: bfc_arena.cc:360 Failed to allocate memory for requested buffer of size 288000000"
+        ),
         cv2.error("OpenCV(5.0.0) alloc.cpp:73: error: (-4:Insufficient memory) Failed to allocate 9 bytes"),
     ]
     for failure in failures:
@@ -108,7 +120,7 @@ class RecordingBackend(Backend):
         self.calls.append(full.shape)
         if self.fail_over is not None and full.shape[2] * full.shape[3] > self.fail_over:
             raise self.failure
-        rng = np.random.default_rng(int(full.mean() * 1000) % 2 ** 32)
+        rng = np.random.default_rng(int(full.mean() * 1000) % 2**32)
         features = rng.normal(size=(full.shape[0], 2560)).astype(np.float32)
         return features / np.linalg.norm(features, axis=1, keepdims=True)
 
@@ -171,10 +183,13 @@ def test_an_image_over_the_memory_budget_gets_its_own_error_row(backend, regress
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("failure", [
-    RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 1152000000 bytes."),
-    MemoryError("Unable to allocate 3.00 GiB for an array"),
-])
+@pytest.mark.parametrize(
+    "failure",
+    [
+        RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 1152000000 bytes."),
+        MemoryError("Unable to allocate 3.00 GiB for an array"),
+    ],
+)
 def test_allocation_failure_is_that_files_error_row(backend, regressor, tmp_path, capsys, failure):
     backend.fail_over, backend.failure = 500 * 500, failure
     small = [_image(tmp_path / f"s{i}.png", 240, 320, value=i) for i in range(2)]

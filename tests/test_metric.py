@@ -6,11 +6,11 @@ import sys
 import cv2
 import numpy as np
 import pytest
+from conftest import ROOT, gaussian_blur, has_torch, pristine_images
 
 from arniqa_edge import InputImageError, Scorer, WeightsError, create_metric
 from arniqa_edge.models import get_model_config
 from arniqa_edge.models.shipped import shipped_weights
-from conftest import ROOT, gaussian_blur, has_torch, pristine_images
 
 needs_torch = pytest.mark.skipif(not has_torch(), reason="the fixture models need torch and timm")
 
@@ -24,14 +24,16 @@ def images():
 
 @pytest.fixture(scope="module")
 def scorer(lite0_imagenet_weights, blur_regressor):
-    return Scorer("arniqa-lite0", weights=lite0_imagenet_weights, regressor=blur_regressor, backend="torch",
-                  device="cpu")
+    return Scorer(
+        "arniqa-lite0", weights=lite0_imagenet_weights, regressor=blur_regressor, backend="torch", device="cpu"
+    )
 
 
 @pytest.fixture(scope="module")
 def metric(lite0_imagenet_weights, blur_regressor):
-    return create_metric("arniqa-lite0", device="cpu", weights=lite0_imagenet_weights, regressor=blur_regressor,
-                         backend="torch")
+    return create_metric(
+        "arniqa-lite0", device="cpu", weights=lite0_imagenet_weights, regressor=blur_regressor, backend="torch"
+    )
 
 
 def to_float_nchw(bgr_images) -> np.ndarray:
@@ -136,8 +138,7 @@ def test_weights_errors_and_no_as_loss(tmp_path):
 
 @needs_torch
 @pytest.mark.slow
-def test_numpy_input_and_paths_score_without_torch(tmp_path, lite0_imagenet_weights, blur_regressor, scorer,
-                                                   images):
+def test_numpy_input_and_paths_score_without_torch(tmp_path, lite0_imagenet_weights, blur_regressor, scorer, images):
     """numpy arrays and paths never import torch: scored by onnxruntime in a process that blocks torch."""
     from export.onnx import export_onnx
 
@@ -154,7 +155,8 @@ def test_numpy_input_and_paths_score_without_torch(tmp_path, lite0_imagenet_weig
         f"scores = [metric(x), metric({str(tmp_path / '0.png')!r}), metric(x[0])]\n"
         "assert all(type(s) is np.ndarray for s in scores)\n"
         "assert [m for m in sys.modules if m.split('.')[0] == 'torch' and sys.modules[m] is not None] == []\n"
-        "print(' '.join(repr(float(v)) for s in scores for v in s))\n")
+        "print(' '.join(repr(float(v)) for s in scores for v in s))\n"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert result.returncode == 0, result.stderr
     scores = [float(v) for v in result.stdout.split()]

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+from conftest import has_torch
 
 from arniqa_edge.models import get_model_config, list_models
-from conftest import has_torch
 
 pytestmark = pytest.mark.skipif(not has_torch(), reason="needs torch and timm")
 

@@ -14,7 +14,6 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-
 from conftest import ROOT, distortion_kernels_built
 
 sys.path.insert(0, str(ROOT / "tools"))
@@ -33,8 +32,11 @@ OUT = Array((1, 3, 8, 7), values=(nan,))  # NaN: a value the kernel leaves unwri
 
 def sparse_filter(taps: tuple, count: int = 1) -> Case:
     """One image, one kernel: taps are (row offset, column offset, weight) triples."""
-    return Case("distort.sparse_filter", (IMAGES, OUT, Array((1, len(taps) // 3, 3), values=taps),
-                                          Array((1,), "int32", (count,))), {})
+    return Case(
+        "distort.sparse_filter",
+        (IMAGES, OUT, Array((1, len(taps) // 3, 3), values=taps), Array((1,), "int32", (count,))),
+        {},
+    )
 
 
 def empty_batch(function: str, shape: tuple, *params: Array, **options) -> Case:
@@ -50,27 +52,41 @@ REPRODUCERS = {
     "sparse_filter_count_past_capacity": sparse_filter((0.0, 0.0, 1.0), count=INT_MAX),
     # row + size wrapped around in int: a patch at row INT_MAX - 1 "fit" (ops/cpu/distort_patches.cpp).
     "copy_patches_corner_near_int_max": Case(
-        "distort.copy_patches", (IMAGES, Array((1, 1, 4), "int32", (INT_MAX - 1, 0, 0, 0)), Array((1,), "int32", (1,))),
-        {"size": 4}),
+        "distort.copy_patches",
+        (IMAGES, Array((1, 1, 4), "int32", (INT_MAX - 1, 0, 0, 0)), Array((1,), "int32", (1,))),
+        {"size": 4},
+    ),
     "fill_blocks_size_int_max": Case(
-        "distort.fill_blocks", (IMAGES, Array((1, 1, 2), "int32", (1, 1)), Array((1,), "int32", (1,)),
-                                Array((1, 1, 3), values=(0.5,))), {"size": INT_MAX}),
+        "distort.fill_blocks",
+        (IMAGES, Array((1, 1, 2), "int32", (1, 1)), Array((1,), "int32", (1,)), Array((1, 1, 3), values=(0.5,))),
+        {"size": INT_MAX},
+    ),
     # Empty batches with huge extents looped over 2**41 empty rows (distort_py.cpp: nothing to do).
     "gaussian_noise_huge_empty_batch": empty_batch(
-        "gaussian_noise", (2, 3, 2**40, 0), Array((2,), "int64", (0,)), Array((2,), values=(0.1,)), kind="additive"),
+        "gaussian_noise", (2, 3, 2**40, 0), Array((2,), "int64", (0,)), Array((2,), values=(0.1,)), kind="additive"
+    ),
     "separable_filter_huge_empty_batch": empty_batch(
-        "separable_filter", (1, 3, 2**31, 0), Array((1, 3, 2**31, 0)), Array((1, 9), values=(0.1,))),
+        "separable_filter", (1, 3, 2**31, 0), Array((1, 3, 2**31, 0)), Array((1, 9), values=(0.1,))
+    ),
     # Empty torch tensors were "not C-contiguous" (their strides are not the compact ones), and
     # their data pointer is 0: the kernel dereferenced it (interop/buffer_view.cpp, distort_py.cpp).
     "quantize_empty_torch_tensor": Case(
-        "distort.quantize", (Array((2, 3, 0, 5), kind="torch"), Array((2,), "int32", (4,), kind="torch")), {}),
+        "distort.quantize", (Array((2, 3, 0, 5), kind="torch"), Array((2,), "int32", (4,), kind="torch")), {}
+    ),
     "jitter_empty_torch_tensors_share_address_0": Case(
-        "distort.jitter", (Array((3, 0, 12, 8), kind="torch"), Array((3, 0, 12, 8), kind="torch"),
-                           Array((3,), "int64", (1,), kind="torch"), Array((3,), values=(0.5,), kind="torch")),
-        {"rounds": 3}),
+        "distort.jitter",
+        (
+            Array((3, 0, 12, 8), kind="torch"),
+            Array((3, 0, 12, 8), kind="torch"),
+            Array((3,), "int64", (1,), kind="torch"),
+            Array((3,), values=(0.5,), kind="torch"),
+        ),
+        {"rounds": 3},
+    ),
     # A float32 array one byte off its alignment was accepted (interop/buffer_view.cpp).
     "saturate_hsv_misaligned_factors": Case(
-        "distort.saturate_hsv", (IMAGES, Array((1,), values=(0.5,), layout="misaligned")), {}),
+        "distort.saturate_hsv", (IMAGES, Array((1,), values=(0.5,), layout="misaligned")), {}
+    ),
 }
 
 

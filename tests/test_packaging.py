@@ -4,16 +4,16 @@ import importlib.metadata
 import logging
 import re
 import shutil
-import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
+import tomllib
+from conftest import ROOT
 
 import arniqa_edge
 from arniqa_edge.backends import onnxruntime_session
 from arniqa_edge.models.shipped import WEIGHTS_DIR
-from conftest import ROOT
 
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 PROJECT = PYPROJECT["project"]
@@ -22,8 +22,10 @@ SKBUILD = PYPROJECT["tool"]["scikit-build"]
 
 def test_version_has_one_source(monkeypatch):
     assert "version" not in PROJECT and "version" in PROJECT["dynamic"]
-    assert SKBUILD["metadata"]["version"] == {"provider": "scikit_build_core.metadata.regex",
-                                              "input": "arniqa_edge/_version.py"}
+    assert SKBUILD["metadata"]["version"] == {
+        "provider": "scikit_build_core.metadata.regex",
+        "input": "arniqa_edge/_version.py",
+    }
     assert arniqa_edge.__version__ == importlib.metadata.version("arniqa-edge")
     regex = pytest.importorskip("scikit_build_core.metadata.regex")
     monkeypatch.chdir(ROOT)  # what the build backend reads, as it reads it
@@ -44,8 +46,11 @@ def test_license_notice_and_py_typed():
 def test_urls_and_classifiers():
     assert PROJECT["urls"] and all(url.startswith("https://") for url in PROJECT["urls"].values())
     classifiers = PROJECT["classifiers"]
-    for wanted in ("License :: OSI Approved :: Apache Software License", "Typing :: Typed",
-                   "Programming Language :: Python :: 3.10"):
+    for wanted in (
+        "License :: OSI Approved :: Apache Software License",
+        "Typing :: Typed",
+        "Programming Language :: Python :: 3.10",
+    ):
         assert wanted in classifiers
     minimum = int(re.fullmatch(r">=3\.(\d+)", PROJECT["requires-python"]).group(1))
     python_minors = [int(c.rsplit(".", 1)[1]) for c in classifiers if re.fullmatch(r".*Python :: 3\.\d+", c)]
@@ -68,9 +73,11 @@ def test_onnxruntime_is_an_extra_and_floors_fit_numpy_2():
     assert "cpu" in dev_extras and "gpu" not in dev_extras  # the test environment runs on the CPU
     # numpy is not capped below 2, so no binary dependency may resolve to a wheel built for NumPy 1 only.
     assert not any(v.operator in ("<", "<=", "~=") for v in base["numpy"].specifier)
-    for requirement, last_numpy1_only, first_numpy2 in ((cpu["onnxruntime"], "1.18.1", "1.19.0"),
-                                                        (gpu["onnxruntime-gpu"], "1.18.1", "1.19.0"),
-                                                        (base["opencv-python-headless"], "4.10.0.82", "4.10.0.84")):
+    for requirement, last_numpy1_only, first_numpy2 in (
+        (cpu["onnxruntime"], "1.18.1", "1.19.0"),
+        (gpu["onnxruntime-gpu"], "1.18.1", "1.19.0"),
+        (base["opencv-python-headless"], "4.10.0.82", "4.10.0.84"),
+    ):
         assert not requirement.specifier.contains(last_numpy1_only), requirement
         assert requirement.specifier.contains(first_numpy2), requirement
 
@@ -92,8 +99,9 @@ def test_wheel_includes_every_weights_file(tmp_path, monkeypatch):
     source.mkdir()
     for name in ("pyproject.toml", "README.md", "LICENSE", "NOTICE", ".gitignore"):
         shutil.copy(ROOT / name, source / name)
-    shutil.copytree(ROOT / "arniqa_edge", source / "arniqa_edge",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.so", "weights"))
+    shutil.copytree(
+        ROOT / "arniqa_edge", source / "arniqa_edge", ignore=shutil.ignore_patterns("__pycache__", "*.so", "weights")
+    )
     weights = source / "arniqa_edge" / "weights"
     files = ["arniqa-lite0.safetensors", "arniqa-lite0.onnx", "arniqa-lite0.regressor.safetensors", "sub/x.bin"]
     for name in files:
@@ -138,11 +146,14 @@ def test_the_provider_in_use_is_logged_and_a_cpu_fallback_is_a_warning(caplog):
         assert "with CUDAExecutionProvider, CPUExecutionProvider" in caplog.text
 
 
-@pytest.mark.parametrize("installed, gpu_present, expected", [
-    (("onnxruntime 1.20.0", "onnxruntime-gpu 1.20.0"), False, "several packages provide the module onnxruntime"),
-    (("onnxruntime 1.20.0",), True, "pip install onnxruntime-gpu"),
-    (("onnxruntime 1.20.0",), False, None),
-])
+@pytest.mark.parametrize(
+    "installed, gpu_present, expected",
+    [
+        (("onnxruntime 1.20.0", "onnxruntime-gpu 1.20.0"), False, "several packages provide the module onnxruntime"),
+        (("onnxruntime 1.20.0",), True, "pip install onnxruntime-gpu"),
+        (("onnxruntime 1.20.0",), False, None),
+    ],
+)
 def test_installation_checks(monkeypatch, caplog, installed, gpu_present, expected):
     pytest.importorskip("onnxruntime")
     monkeypatch.setattr(onnxruntime_session, "installed_distributions", lambda: installed)

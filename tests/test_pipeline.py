@@ -2,20 +2,19 @@ import threading
 
 import numpy as np
 import pytest
+from conftest import has_torch
+from video_helpers import base_frame, moving
 
 from arniqa_edge.errors import ArniqaEdgeError
 from arniqa_edge.pipeline import Frame, score_frames
 from arniqa_edge.scorer import Scorer
-from conftest import has_torch
-from video_helpers import base_frame, moving
 
 pytestmark = pytest.mark.skipif(not has_torch(), reason="needs torch and timm")
 
 
 @pytest.fixture(scope="module")
 def scorer(lite0_imagenet_weights, blur_regressor):
-    return Scorer(weights=lite0_imagenet_weights, regressor=blur_regressor, backend="torch", device="cpu",
-                  batch_size=4)
+    return Scorer(weights=lite0_imagenet_weights, regressor=blur_regressor, backend="torch", device="cpu", batch_size=4)
 
 
 def frames(count: int, start: int = 0):
@@ -66,15 +65,16 @@ def test_closing_early_stops_the_threads_and_bounds_decoding(scorer):
 
 def test_failed_frames_keep_their_place_and_cost_only_themselves(scorer):
     inputs = frames(7)
-    inputs[2] = Frame(2, 0.2, None, error="undecodable frame")           # the source could not decode it
-    inputs[5] = Frame(5, 0.5, np.zeros((10, 10, 3), np.uint8))           # too small to score
+    inputs[2] = Frame(2, 0.2, None, error="undecodable frame")  # the source could not decode it
+    inputs[5] = Frame(5, 0.5, np.zeros((10, 10, 3), np.uint8))  # too small to score
     results = list(score_frames(scorer, iter(inputs), batch_size=3, isolate_failures=True))
     assert [r.index for r in results] == list(range(7))
     assert [r.index for r in results if r.failed] == [2, 5]
     assert results[2].error == "undecodable frame" and results[5].error and np.isnan(results[5].score)
     good = [f.image for f in inputs if f.index not in (2, 5)]
-    assert np.allclose([r.score for r in results if not r.failed], [p.score for p in scorer.predict_batch(good)],
-                       atol=1e-5)
+    assert np.allclose(
+        [r.score for r in results if not r.failed], [p.score for p in scorer.predict_batch(good)], atol=1e-5
+    )
 
 
 def test_a_batch_whose_scores_are_refused_is_scored_again_frame_by_frame(scorer, monkeypatch):

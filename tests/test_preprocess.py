@@ -103,7 +103,11 @@ def test_strided_rows_view_into_larger_frame() -> None:
 
 def test_float16_is_float32_rounded_to_nearest_even() -> None:
     frame = random_frame(200, 300, seed=6)
-    for extra in [{}, dict(mean=(0.5, 0.5, 0.5), std=(1e-6, 2e-6, 1e-5)), dict(mean=(0.0, 0.0, 0.0), std=(3e3, 1e4, 5e5))]:
+    for extra in [
+        {},
+        dict(mean=(0.5, 0.5, 0.5), std=(1e-6, 2e-6, 1e-5)),
+        dict(mean=(0.0, 0.0, 0.0), std=(3e3, 1e4, 5e5)),
+    ]:
         # defaults, then values beyond float16's range (-> inf) and in its subnormal range
         spec32 = PreprocessSpec(crop="whole", dtype="float32", **extra)
         spec16 = PreprocessSpec(crop="whole", dtype="float16", **extra)
@@ -201,7 +205,11 @@ class FakeCudaArray:
     def __init__(self, shape: tuple[int, ...], typestr: str) -> None:
         self.shape = shape
         self.__cuda_array_interface__ = {
-            "shape": shape, "typestr": typestr, "data": (0xDEAD0000, False), "strides": None, "version": 3,
+            "shape": shape,
+            "typestr": typestr,
+            "data": (0xDEAD0000, False),
+            "strides": None,
+            "version": 3,
         }
 
 
@@ -232,8 +240,17 @@ def call_op(frame, out_full=None, out_half=None, spec=PreprocessSpec(), **kwargs
 )
 def test_bad_frames(frame, error, match) -> None:
     with pytest.raises(error, match=match):
-        _C.preprocess(frame, np.zeros((1, 3, 10, 10), np.float32), np.zeros((1, 3, 5, 5), np.float32),
-                      crop="whole", crop_size=224, mean=(0, 0, 0), std=(1, 1, 1), channels="bgr", dtype="float32")
+        _C.preprocess(
+            frame,
+            np.zeros((1, 3, 10, 10), np.float32),
+            np.zeros((1, 3, 5, 5), np.float32),
+            crop="whole",
+            crop_size=224,
+            mean=(0, 0, 0),
+            std=(1, 1, 1),
+            channels="bgr",
+            dtype="float32",
+        )
 
 
 def test_python_api_rejects_frames_without_shape() -> None:
@@ -246,7 +263,11 @@ def test_python_api_rejects_frames_without_shape() -> None:
     [
         (np.zeros((1, 3, 20, 30), np.float64), TypeError, "out_full must be float32, got float64"),
         (np.zeros((1, 3, 20, 30), np.float16), TypeError, "out_full must be float32, got float16"),
-        (np.zeros((1, 3, 20, 29), np.float32), ValueError, r"must have shape \(1, 3, 20, 30\), got \(1, 3, 20, 29\) \(buffer too small\)"),
+        (
+            np.zeros((1, 3, 20, 29), np.float32),
+            ValueError,
+            r"must have shape \(1, 3, 20, 30\), got \(1, 3, 20, 29\) \(buffer too small\)",
+        ),
         (np.zeros((2, 3, 20, 30), np.float32), ValueError, r"must have shape \(1, 3, 20, 30\), got \(2, 3, 20, 30\)$"),
         (np.zeros((1, 3, 30, 20), np.float32).transpose(0, 1, 3, 2), ValueError, "C-contiguous"),
         (np.zeros((1, 3, 20, 60), np.float32)[..., ::2], ValueError, "C-contiguous"),
@@ -272,8 +293,9 @@ def test_host_outputs_on_the_cuda_op() -> None:
     out = [np.zeros(s, np.float32) for s in output_shapes(20, 30, PreprocessSpec())]
     if not _C.cuda_compiled():
         with pytest.raises(RuntimeError, match="built without CUDA"):
-            _C.preprocess_cuda(frame, *out, crop="whole", crop_size=224, mean=(0, 0, 0), std=(1, 1, 1),
-                               channels="bgr", dtype="float32")
+            _C.preprocess_cuda(
+                frame, *out, crop="whole", crop_size=224, mean=(0, 0, 0), std=(1, 1, 1), channels="bgr", dtype="float32"
+            )
         return
     from arniqa_edge.preprocess import preprocess_cuda
 
@@ -311,9 +333,13 @@ def test_native_op_validates_options_too() -> None:
     frame = random_frame(20, 30)
     out = [np.zeros(s, np.float32) for s in output_shapes(20, 30, PreprocessSpec())]
     options = dict(crop="whole", crop_size=224, mean=(0, 0, 0), std=(1, 1, 1), channels="bgr", dtype="float32")
-    for change, match in [(dict(crop="x"), "crop must be"), (dict(std=(1, 0, 1)), "std finite and non-zero"),
-                          (dict(channels="x"), "channels must be"), (dict(dtype="x"), "dtype must be"),
-                          (dict(num_threads=-1), "num_threads must be >= 0")]:
+    for change, match in [
+        (dict(crop="x"), "crop must be"),
+        (dict(std=(1, 0, 1)), "std finite and non-zero"),
+        (dict(channels="x"), "channels must be"),
+        (dict(dtype="x"), "dtype must be"),
+        (dict(num_threads=-1), "num_threads must be >= 0"),
+    ]:
         with pytest.raises(ValueError, match=match):
             _C.preprocess(frame, *out, **{**options, **change})
 

@@ -54,8 +54,10 @@ def random_frame(height: int, width: int, seed: int = 0) -> np.ndarray:
 
 
 def empty_outputs(height: int, width: int, spec: PreprocessSpec):
-    return [torch.full(shape, float("nan"), dtype=TORCH_DTYPES[spec.dtype], device="cuda")
-            for shape in output_shapes(height, width, spec)]
+    return [
+        torch.full(shape, float("nan"), dtype=TORCH_DTYPES[spec.dtype], device="cuda")
+        for shape in output_shapes(height, width, spec)
+    ]
 
 
 def assert_close_to_reference(outputs, frame: np.ndarray, spec: PreprocessSpec) -> None:

@@ -9,8 +9,9 @@ BLOCK_TORCH = "import sys; sys.modules['torch'] = None; sys.modules['timm'] = No
 
 
 def _run(code: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", BLOCK_TORCH + code], capture_output=True, text=True, cwd=ROOT,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", BLOCK_TORCH + code], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
 
 
 def test_import_and_preprocess_without_torch():
@@ -20,7 +21,8 @@ def test_import_and_preprocess_without_torch():
         "full, half = preprocess(np.zeros((64, 96, 3), np.uint8))\n"
         "assert full.shape == (1, 3, 64, 96) and half.shape == (1, 3, 32, 48)\n"
         "assert 'torch' not in [m for m in sys.modules if sys.modules[m] is not None]\n"
-        "print('ok', arniqa_edge.__version__)\n")
+        "print('ok', arniqa_edge.__version__)\n"
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("ok")
 
@@ -31,7 +33,8 @@ def test_scoring_without_any_backend_says_what_to_install(tmp_path):
         "from arniqa_edge.regressor import LinearRegressor, ScoreScale\n"
         f"LinearRegressor(np.zeros(2560), 0.0, ScoreScale(1, 5)).save('{tmp_path}/r.safetensors')\n"
         "from arniqa_edge.cli import main\n"
-        f"sys.exit(main(['x.png', '--weights', '{tmp_path}/w.safetensors', '--regressor', '{tmp_path}/r.safetensors']))\n")
+        f"sys.exit(main(['x.png', '--weights', '{tmp_path}/w.safetensors', '--regressor', '{tmp_path}/r.safetensors']))\n"
+    )
     assert result.returncode == 2, result.stderr
     assert "no inference backend is installed" in result.stderr
     assert "Traceback" not in result.stderr
@@ -59,7 +62,8 @@ def test_tensorrt_backend_imports_and_refuses_a_missing_gpu_without_torch(tmp_pa
         "    except BackendUnavailableError as exc:\n"
         "        print('refused:', exc)\n"
         "assert not tensorrt_backend.tensorrt_usable()\n"
-        "assert [m for m in sys.modules if m.split('.')[0] in ('torch', 'timm') and sys.modules[m]] == []\n")
+        "assert [m for m in sys.modules if m.split('.')[0] in ('torch', 'timm') and sys.modules[m]] == []\n"
+    )
     assert result.returncode == 0, result.stderr
     refusals = result.stdout.splitlines()
     assert len(refusals) == 2 and all("refused: backend 'tensorrt'" in line for line in refusals), refusals

@@ -3,18 +3,19 @@
 import cv2
 import numpy as np
 import pytest
+from conftest import gaussian_blur, has_torch, pristine_images
 
 from arniqa_edge import InputImageError, Scorer, WeightsError
 from arniqa_edge.errors import BackendUnavailableError
-from conftest import gaussian_blur, has_torch, pristine_images
 
 pytestmark = pytest.mark.skipif(not has_torch(), reason="needs torch and timm")
 
 
 @pytest.fixture(scope="module")
 def scorer(lite0_imagenet_weights, blur_regressor):
-    return Scorer("arniqa-lite0", weights=lite0_imagenet_weights, regressor=blur_regressor, backend="torch",
-                  device="cpu")
+    return Scorer(
+        "arniqa-lite0", weights=lite0_imagenet_weights, regressor=blur_regressor, backend="torch", device="cpu"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +76,14 @@ def test_embed_matches_torch_reference(scorer, val_image, lite0_imagenet_weights
 
 
 def test_five_crop(lite0_imagenet_weights, blur_regressor, val_image):
-    scorer = Scorer("arniqa-lite0", weights=lite0_imagenet_weights, regressor=blur_regressor, backend="torch",
-                    device="cpu", protocol="five_crop")
+    scorer = Scorer(
+        "arniqa-lite0",
+        weights=lite0_imagenet_weights,
+        regressor=blur_regressor,
+        backend="torch",
+        device="cpu",
+        protocol="five_crop",
+    )
     big = cv2.resize(val_image, (480, 460))
     assert scorer.embed(big).shape == (5, 2560)
     assert 0 <= scorer.score(big) <= 1
@@ -113,8 +120,7 @@ def test_cuda_requested_without_gpu_is_an_error(lite0_imagenet_weights, blur_reg
         Scorer("arniqa-lite0", weights=lite0_imagenet_weights, regressor=blur_regressor, device="cuda")
 
 
-def test_non_finite_features_are_refused_naming_the_weights(scorer, val_image, monkeypatch,
-                                                            lite0_imagenet_weights):
+def test_non_finite_features_are_refused_naming_the_weights(scorer, val_image, monkeypatch, lite0_imagenet_weights):
     """In the Scorer, so every tool gets it: the API, the image CLI and the video pipeline."""
     from arniqa_edge.errors import NonFiniteOutputError
     from arniqa_edge.pipeline import Frame, score_frames

@@ -9,7 +9,6 @@ import sys
 import cv2
 import numpy as np
 import pytest
-
 from conftest import pristine_images
 
 from arniqa_edge import Scorer
@@ -36,9 +35,11 @@ def test_default_model_ships_in_both_forms_with_its_regressor():
 def test_scoring_with_no_options_needs_no_torch(tmp_path):
     image = tmp_path / "frame.png"
     cv2.imwrite(str(image), cv2.imread(str(pristine_images("val", count=1)[0])))
-    code = ("import sys; sys.modules['torch'] = None; sys.modules['timm'] = None\n"
-            "from arniqa_edge import Scorer\n"
-            f"s = Scorer(); print(s.backend.describe()); print(s.score({str(image)!r}))")
+    code = (
+        "import sys; sys.modules['torch'] = None; sys.modules['timm'] = None\n"
+        "from arniqa_edge import Scorer\n"
+        f"s = Scorer(); print(s.backend.describe()); print(s.score({str(image)!r}))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     backend, score = out.stdout.split("\n")[:2]
@@ -49,10 +50,12 @@ def test_torch_and_onnx_forms_agree():
     pytest.importorskip("torch")
     encoder, regressor = shipped()
     frame = cv2.imread(str(pristine_images("val", count=1)[0]))
-    by_torch = Scorer(weights=encoder.with_suffix(".safetensors"), regressor=regressor, backend="torch",
-                      device="cpu").score(frame)
-    by_onnx = Scorer(weights=encoder.with_suffix(".onnx"), regressor=regressor, backend="onnxruntime",
-                     device="cpu").score(frame)
+    by_torch = Scorer(
+        weights=encoder.with_suffix(".safetensors"), regressor=regressor, backend="torch", device="cpu"
+    ).score(frame)
+    by_onnx = Scorer(
+        weights=encoder.with_suffix(".onnx"), regressor=regressor, backend="onnxruntime", device="cpu"
+    ).score(frame)
     assert by_torch == pytest.approx(by_onnx, abs=1e-4)
 
 

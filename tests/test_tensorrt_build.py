@@ -9,11 +9,11 @@ precision asked for, that the builder produces an engine, and the sidecar.
 import json
 
 import pytest
+from conftest import has_torch
 
 from arniqa_edge import WeightsError
 from arniqa_edge.backends.engine_sidecar import EngineSidecar, sidecar_path
 from arniqa_edge.models import get_model_config
-from conftest import has_torch
 
 pytestmark = pytest.mark.skipif(not has_torch(), reason="exports need torch and timm")
 
@@ -34,11 +34,14 @@ def trt():
 SMALL = dict(batch=(1, 1, 2), size=((64, 64), (96, 128), (128, 160)))
 
 
-@pytest.mark.parametrize("precision, present, absent", [
-    ("fp32", set(), {"HALF", "INT8"}),
-    ("fp16", {"HALF"}, {"INT8"}),
-    ("int8", {"INT8"}, {"HALF"}),
-])
+@pytest.mark.parametrize(
+    "precision, present, absent",
+    [
+        ("fp32", set(), {"HALF", "INT8"}),
+        ("fp16", {"HALF"}, {"INT8"}),
+        ("int8", {"INT8"}, {"HALF"}),
+    ],
+)
 def test_build_has_the_precision_of_the_onnx(trt, exports, tmp_path, precision, present, absent):
     from export.trt import ShapeRange, build_engine, layer_precisions, parse_network
 
@@ -68,8 +71,9 @@ def test_sidecar_mismatches_are_clear_errors(tmp_path):
 
     lite0 = get_model_config("arniqa-lite0")
     info = ExportedModelInfo("arniqa-lite0", 1280, ("features",), InputSpec.for_model(lite0))
-    sidecar = EngineSidecar("arniqa-lite0", "int8", "tensorrt", "10.3.0", "Orin", "0" * 64,
-                            {"full": {}, "half": {}}, info.to_props())
+    sidecar = EngineSidecar(
+        "arniqa-lite0", "int8", "tensorrt", "10.3.0", "Orin", "0" * 64, {"full": {}, "half": {}}, info.to_props()
+    )
     sidecar.write(tmp_path / "m.engine")
     sidecar = EngineSidecar.read(tmp_path / "m.engine")
     sidecar.check(lite0, "tensorrt", "10.3.0", "Orin", "m.engine")
@@ -90,10 +94,13 @@ def cvrkd_student(tmp_path_factory):
     return exported_student(tmp_path_factory)
 
 
-@pytest.mark.parametrize("graph, max_shapes", [
-    ("maps", {"crops": [4, 3, 224, 224]}),                          # 2 images of 2 crops
-    ("score", {"lq_maps": [2, 64, 7, 7], "ref_maps": [2, 64, 7, 7]}),  # 2 references, 2 crops x 8 ch x 4 levels
-])
+@pytest.mark.parametrize(
+    "graph, max_shapes",
+    [
+        ("maps", {"crops": [4, 3, 224, 224]}),  # 2 images of 2 crops
+        ("score", {"lq_maps": [2, 64, 7, 7], "ref_maps": [2, 64, 7, 7]}),  # 2 references, 2 crops x 8 ch x 4 levels
+    ],
+)
 def test_cvrkd_graphs_build_with_a_range_per_input(trt, cvrkd_student, tmp_path, graph, max_shapes):
     from export.trt import ShapeRange, build_engine, layer_precisions, parse_network
 
@@ -101,8 +108,9 @@ def test_cvrkd_graphs_build_with_a_range_per_input(trt, cvrkd_student, tmp_path,
     assert not {"HALF", "INT8"} & set(layer_precisions(trt, network))
 
     engine = tmp_path / f"student.{graph}.engine"
-    sidecar = build_engine(cvrkd_student[graph], engine, "fp32", ShapeRange(batch=(1, 1, 2)), workspace_gib=0.25,
-                           module="tensorrt_rtx")
+    sidecar = build_engine(
+        cvrkd_student[graph], engine, "fp32", ShapeRange(batch=(1, 1, 2)), workspace_gib=0.25, module="tensorrt_rtx"
+    )
     assert engine.stat().st_size > 100_000
     assert {name: shapes["max"] for name, shapes in sidecar.input_shapes.items()} == max_shapes
     assert sidecar.model == "cvrkd-student" and sidecar.precision == "fp32"
@@ -115,8 +123,15 @@ def test_cvrkd_graphs_build_with_a_range_per_input(trt, cvrkd_student, tmp_path,
 def test_cvrkd_graphs_refuse_an_image_size_range(trt, cvrkd_student, tmp_path, capsys):
     from export.trt import main
 
-    argv = [str(cvrkd_student["maps"]), "--precision", "fp32", "-o", str(tmp_path / "x.engine"), "--module",
-            "tensorrt_rtx"]
+    argv = [
+        str(cvrkd_student["maps"]),
+        "--precision",
+        "fp32",
+        "-o",
+        str(tmp_path / "x.engine"),
+        "--module",
+        "tensorrt_rtx",
+    ]
     assert main([*argv, "--size", "64", "96", "128"]) == 2
     assert "--size does not apply" in capsys.readouterr().err
     assert main([*argv[:2], "fp16", *argv[3:]]) == 2

@@ -31,8 +31,9 @@ def test_json_file(tmp_path):
     assert load_config(path).data.crop_size == 96
 
 
-@pytest.mark.parametrize("key, value", [("optim.nope", "1"), ("nope.lr", "1"), ("optim.batch_size", "1.5"),
-                                        ("data.preload", "maybe")])
+@pytest.mark.parametrize(
+    "key, value", [("optim.nope", "1"), ("nope.lr", "1"), ("optim.batch_size", "1.5"), ("data.preload", "maybe")]
+)
 def test_bad_overrides_are_named(key, value):
     with pytest.raises(ValueError, match=key.split(".")[0]):
         load_config(overrides={key: value})

@@ -42,7 +42,7 @@ def contains(image: np.ndarray, crop: np.ndarray) -> bool:
     size = crop.shape[0]
     for top in range(image.shape[0] - size + 1):
         for left in range(image.shape[1] - size + 1):
-            if np.array_equal(image[top:top + size, left:left + size], crop):
+            if np.array_equal(image[top : top + size, left : left + size], crop):
                 return True
     return False
 
@@ -85,8 +85,9 @@ class RecordingEngine:
 def fake_crops(batch=3, size=8):
     # every view of every pair is constant with a distinct value, to trace rows
     values = torch.arange(4 * batch, dtype=torch.uint8).view(4, batch) * 10
-    return {name: values[v].view(batch, 1, 1, 1).expand(batch, 3, size, size).contiguous()
-            for v, name in enumerate(VIEWS)}
+    return {
+        name: values[v].view(batch, 1, 1, 1).expand(batch, 3, size, size).contiguous() for v, name in enumerate(VIEWS)
+    }
 
 
 def test_same_sequence_on_a_b_and_both_scales():
@@ -124,10 +125,13 @@ def test_reference_engine_applies_one_sequence_per_image():
 
 def test_after_mode_degrades_regions_then_takes_center_and_half_scale():
     engine = RecordingEngine()
-    synthesizer = PairSynthesizer(CompositionSampler(pristine_prob=0.0), (0, 0, 0), (1, 1, 1), seed=0, engine=engine,
-                                  half_scale="after")
-    regions = {"a": torch.randint(0, 256, (2, 3, 16, 16), dtype=torch.uint8),
-               "b": torch.randint(0, 256, (2, 3, 16, 16), dtype=torch.uint8)}
+    synthesizer = PairSynthesizer(
+        CompositionSampler(pristine_prob=0.0), (0, 0, 0), (1, 1, 1), seed=0, engine=engine, half_scale="after"
+    )
+    regions = {
+        "a": torch.randint(0, 256, (2, 3, 16, 16), dtype=torch.uint8),
+        "b": torch.randint(0, 256, (2, 3, 16, 16), dtype=torch.uint8),
+    }
     batch = synthesizer(regions, step=0)
     assert len(engine.calls) == 2 and sorted(call[2] for call in engine.calls) == [0, 1]
     assert engine.calls[0][1] == engine.calls[1][1]  # one sequence per pair, on A's and B's region
@@ -136,7 +140,10 @@ def test_after_mode_degrades_regions_then_takes_center_and_half_scale():
     assert torch.allclose(batch.views_a[:2], a[..., 4:12, 4:12])
     # the half scale of a region is its 2x downscale: for factor 2, antialiased bilinear
     # averages each 2x2 block with its neighbours' edges; flat images stay flat
-    flat = {"a": torch.full((1, 3, 16, 16), 200, dtype=torch.uint8), "b": torch.full((1, 3, 16, 16), 10, dtype=torch.uint8)}
+    flat = {
+        "a": torch.full((1, 3, 16, 16), 200, dtype=torch.uint8),
+        "b": torch.full((1, 3, 16, 16), 10, dtype=torch.uint8),
+    }
     flat_batch = synthesizer(flat, step=1)
     assert torch.allclose(flat_batch.views_a[1], torch.full((3, 8, 8), 200 / 255), atol=1e-6)
     assert torch.isnan(batch.labels).all()  # no labels without a labeller
@@ -153,10 +160,10 @@ def test_after_mode_dataset_yields_double_size_regions(two_images):
 
 
 def test_single_distortions_are_labelled_by_the_proxy_and_grouped():
+    from conftest import shared_labels
+
     from training.degradation.sampler import MixtureSampler, SingleDistortionSampler
     from training.kadid_proxy import ProxyLabels, kadid_level_mos
-
-    from conftest import shared_labels
 
     labels = ProxyLabels(shared_labels())
     singles = SingleDistortionSampler(["gaublur", "jpeg"])

@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT, pristine_images
 
 torch = pytest.importorskip("torch")
@@ -63,9 +62,26 @@ def test_bad_config_key_is_an_error(capsys):
 def test_ddp_on_gloo_with_two_processes(images, tmp_path):
     out = tmp_path / "ddp"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-               "-m", "training.pretrain", "--config", str(SMOKE), "--data", str(images), "--out", str(out),
-               "--batch-size", "1", "--max-steps", "2"]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        "2",
+        "-m",
+        "training.pretrain",
+        "--config",
+        str(SMOKE),
+        "--data",
+        str(images),
+        "--out",
+        str(out),
+        "--batch-size",
+        "1",
+        "--max-steps",
+        "2",
+    ]
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=150)
     assert result.returncode == 0, result.stderr[-3000:]
     # the run ends by checking that both ranks hold bit-identical parameters

@@ -31,14 +31,39 @@ def test_recipe_trains_releases_evaluates_and_ships(tmp_path, tiny_content):
 
     out, ship = tmp_path / "run", tmp_path / "package-weights"
     config = {
-        "data": {"root": str(tiny_content["train"]), "crop_size": 32, "num_workers": 0, "half_scale": "after",
-                 "single_prob": 0.5, "engine": "reference", "max_distortions": 1},
-        "optim": {"batch_size": 2, "optimizer": "adamw", "schedule": "cosine", "supervised_weight": 1.0,
-                  "mask_same_degradation": True},
-        "run": {"out": str(out), "max_steps": 2, "device": "cpu", "precision": "fp32", "freeze_stages": 2,
-                "checkpoint_every": 1, "log_every": 1, "init": "random"},
-        "release": {"train_content": str(tiny_content["train"]), "val_content": str(tiny_content["val"]),
-                    "train_images": 4, "val_images": 3, "ship_dir": str(ship)},
+        "data": {
+            "root": str(tiny_content["train"]),
+            "crop_size": 32,
+            "num_workers": 0,
+            "half_scale": "after",
+            "single_prob": 0.5,
+            "engine": "reference",
+            "max_distortions": 1,
+        },
+        "optim": {
+            "batch_size": 2,
+            "optimizer": "adamw",
+            "schedule": "cosine",
+            "supervised_weight": 1.0,
+            "mask_same_degradation": True,
+        },
+        "run": {
+            "out": str(out),
+            "max_steps": 2,
+            "device": "cpu",
+            "precision": "fp32",
+            "freeze_stages": 2,
+            "checkpoint_every": 1,
+            "log_every": 1,
+            "init": "random",
+        },
+        "release": {
+            "train_content": str(tiny_content["train"]),
+            "val_content": str(tiny_content["val"]),
+            "train_images": 4,
+            "val_images": 3,
+            "ship_dir": str(ship),
+        },
     }
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config))
@@ -62,9 +87,15 @@ def test_recipe_trains_releases_evaluates_and_ships(tmp_path, tiny_content):
         assert f.get_tensor("backbone.conv_stem.weight").dtype == torch.float16
         assert "training.recipe" in f.metadata()["release_command"]
     frame = cv2.imread(str(next(tiny_content["val"].iterdir())))
-    scores = {backend: Scorer(weights=ship / ("arniqa-lite0" + suffix), regressor=ship / "arniqa-lite0.regressor.safetensors",
-                              backend=backend, device="cpu").score(frame)
-              for backend, suffix in (("torch", ".safetensors"), ("onnxruntime", ".onnx"))}
+    scores = {
+        backend: Scorer(
+            weights=ship / ("arniqa-lite0" + suffix),
+            regressor=ship / "arniqa-lite0.regressor.safetensors",
+            backend=backend,
+            device="cpu",
+        ).score(frame)
+        for backend, suffix in (("torch", ".safetensors"), ("onnxruntime", ".onnx"))
+    }
     assert scores["torch"] == pytest.approx(scores["onnxruntime"], abs=1e-4)
     # a second run finds every stage done and remakes no model file (the report is rewritten)
     stamps = {p.name: p.stat().st_mtime_ns for p in release.iterdir() if p.suffix in (".onnx", ".safetensors")}

@@ -78,7 +78,10 @@ def direct_nt_xent_masked(a, b, temperature, groups):
     for k in range(2 * n):
         positive = (k + n) % (2 * n)
         numerator = torch.exp(z[k] @ z[positive] / temperature)
-        denominator = sum(torch.exp(z[k] @ z[j] / temperature) for j in range(2 * n)
-                          if j != k and (j == positive or rows[j] != rows[k]))
+        denominator = sum(
+            torch.exp(z[k] @ z[j] / temperature)
+            for j in range(2 * n)
+            if j != k and (j == positive or rows[j] != rows[k])
+        )
         total += -torch.log(numerator / denominator).item()
     return total / (2 * n)

@@ -3,12 +3,12 @@ import json
 
 import numpy as np
 import pytest
+from conftest import has_torch
+from video_helpers import sharp_blurred_sharp, write_video
 
 from arniqa_edge.video import VideoReader, pooled_summary, worst_segments
 from arniqa_edge.video.cli import main
 from arniqa_edge.video.demo import make_demo_video
-from conftest import has_torch
-from video_helpers import sharp_blurred_sharp, write_video
 
 needs_torch = pytest.mark.skipif(not has_torch(), reason="needs torch and timm")
 
@@ -21,8 +21,17 @@ def clip(tmp_path_factory):
 
 @pytest.fixture
 def model_args(lite0_imagenet_weights, blur_regressor):
-    return ["--weights", str(lite0_imagenet_weights), "--regressor", str(blur_regressor), "--backend", "torch",
-            "--device", "cpu", "--no-progress"]
+    return [
+        "--weights",
+        str(lite0_imagenet_weights),
+        "--regressor",
+        str(blur_regressor),
+        "--backend",
+        "torch",
+        "--device",
+        "cpu",
+        "--no-progress",
+    ]
 
 
 def read_csv(path):
@@ -51,8 +60,9 @@ def test_reader_strides_and_rates(clip):
 
 @needs_torch
 def test_scores_every_frame_with_all_outputs(clip, model_args, tmp_path, capsys):
-    code = main([str(clip), "--out-dir", str(tmp_path), "--annotate", "--plot", "--report", "--batch-size", "4"]
-                + model_args)
+    code = main(
+        [str(clip), "--out-dir", str(tmp_path), "--annotate", "--plot", "--report", "--batch-size", "4"] + model_args
+    )
     out = capsys.readouterr().out
     assert code == 0
     rows = read_csv(tmp_path / "clip.scores.csv")
@@ -140,8 +150,14 @@ def test_demo_scores_a_few_frames(tmp_path, model_args, capsys):
     assert main(["--demo", "--out-dir", str(tmp_path), "--max-frames", "6"] + model_args) == 0
     out = capsys.readouterr().out
     assert "2.5-4.5s blur" in out and "6 frames scored" in out
-    assert {p.name for p in tmp_path.iterdir()} >= {"demo.avi", "demo.scores.csv", "demo.scores.json",
-                                                     "demo.scores.png", "demo.annotated.avi", "demo.report.html"}
+    assert {p.name for p in tmp_path.iterdir()} >= {
+        "demo.avi",
+        "demo.scores.csv",
+        "demo.scores.json",
+        "demo.scores.png",
+        "demo.annotated.avi",
+        "demo.report.html",
+    }
     page = (tmp_path / "demo.report.html").read_text()
     assert "Degraded on purpose (demo video)" in page and "2.5-4.5 s: blur" in page
 
@@ -149,9 +165,9 @@ def test_demo_scores_a_few_frames(tmp_path, model_args, capsys):
 def test_source_kinds_and_their_errors(tmp_path):
     from arniqa_edge.sources import VideoSourceError, open_capture, source_kind
 
-    assert [source_kind(s) for s in ("0", "rtsp://cam/1", "http://x/y.mjpg", "clip.mp4",
-                                     "v4l2src ! videoconvert ! appsink")] == [
-        "camera", "url", "url", "file", "gstreamer"]
+    assert [
+        source_kind(s) for s in ("0", "rtsp://cam/1", "http://x/y.mjpg", "clip.mp4", "v4l2src ! videoconvert ! appsink")
+    ] == ["camera", "url", "url", "file", "gstreamer"]
     with pytest.raises(VideoSourceError, match="is a directory"):
         open_capture(str(tmp_path))
     not_video = tmp_path / "notes.avi"

@@ -12,6 +12,7 @@ from html.parser import HTMLParser
 import cv2
 import numpy as np
 import pytest
+from video_helpers import base_frame
 
 from arniqa_edge.pipeline import ScoredFrame
 from arniqa_edge.video import VideoReport, pooled_summary, segment_threshold, worst_segments
@@ -20,7 +21,6 @@ from arniqa_edge.video.demo import degraded_intervals, distortion_at
 from arniqa_edge.video.plot import score_axis_limits, score_figure
 from arniqa_edge.video.report import frame_fields
 from arniqa_edge.video.sinks import CsvSink, HtmlReportSink, JsonSink
-from video_helpers import base_frame
 
 FPS = 15.0
 DEMO_MARKS = degraded_intervals()
@@ -64,9 +64,9 @@ def test_a_dip_interrupted_by_a_better_frame_stays_one_segment():
 
 def test_segments_rank_by_the_quality_they_lost():
     scores = np.full(100, 0.9)
-    scores[10:13] = 0.6   # short and deep: lost 3 x 0.2
+    scores[10:13] = 0.6  # short and deep: lost 3 x 0.2
     scores[40:70] = 0.75  # long and shallow: lost 30 x 0.05
-    scores[85] = 0.7      # one frame: lost 0.1
+    scores[85] = 0.7  # one frame: lost 0.1
     segments = segments_of(scores, threshold=0.8, count=2)
     assert [(s.start_frame, s.end_frame) for s in segments] == [(40, 69), (10, 12)]
 
@@ -107,15 +107,17 @@ def test_absolute_threshold_overrides_the_clip():
 
 
 def test_segment_options_on_the_command_line():
-    args = build_parser().parse_args(["clip.avi", "--threshold", "0.35", "--merge-gap", "1", "--worst", "5",
-                                      "--report"])
+    args = build_parser().parse_args(
+        ["clip.avi", "--threshold", "0.35", "--merge-gap", "1", "--worst", "5", "--report"]
+    )
     assert (args.threshold, args.merge_gap, args.worst, args.report) == (0.35, 1.0, 5, True)
     defaults = build_parser().parse_args(["clip.avi"])
     assert (defaults.threshold, defaults.merge_gap, defaults.worst, defaults.report) == (None, 0.5, 3, False)
 
 
-@pytest.mark.parametrize("option, value", [("--threshold", "1.5"), ("--threshold", "nan"), ("--merge-gap", "-1"),
-                                           ("--worst", "-2")])
+@pytest.mark.parametrize(
+    "option, value", [("--threshold", "1.5"), ("--threshold", "nan"), ("--merge-gap", "-1"), ("--worst", "-2")]
+)
 def test_bad_segment_options_are_argparse_errors(option, value, capsys):
     with pytest.raises(SystemExit) as exit_:
         build_parser().parse_args(["clip.avi", option, value])
@@ -131,7 +133,8 @@ def test_pooled_summary_is_vmafs_rounded_and_without_the_count():
     assert "frames" not in summary and all(isinstance(value, float) for value in summary.values())
     assert summary["mean"] == round(np.mean([0.5, 1.0, 0.0, 0.5, 1 / 3]), 6) and summary["p50"] == 0.5
     assert summary["harmonic_mean"] == pytest.approx(
-        1 / np.mean(1 / (np.array([0.5, 1.0, 0.0, 0.5, 1 / 3]) + 1)) - 1, abs=1e-6)
+        1 / np.mean(1 / (np.array([0.5, 1.0, 0.0, 0.5, 1 / 3]) + 1)) - 1, abs=1e-6
+    )
     assert all(value == round(value, 6) for value in summary.values())
     assert set(pooled_summary([]).values()) == {None}
     assert pooled_summary([-1.5, 2.0])["harmonic_mean"] is None  # undefined, as a raw score can make it
@@ -139,15 +142,24 @@ def test_pooled_summary_is_vmafs_rounded_and_without_the_count():
 
 def synthetic_run(tmp_path, with_reference=False, images=False, sinks=()):
     """A demo-like report of 120 frames (frame 50 failed), fed to `sinks` (made with the report)."""
-    report = VideoReport(str(tmp_path / "demo.avi"), with_reference=with_reference,
-                         metadata={"model": "arniqa-lite0", "backend": "onnxruntime fp32 on cpu (CPUExecutionProvider)",
-                                   "width": 160, "height": 120, "source_fps": FPS})
+    report = VideoReport(
+        str(tmp_path / "demo.avi"),
+        with_reference=with_reference,
+        metadata={
+            "model": "arniqa-lite0",
+            "backend": "onnxruntime fp32 on cpu (CPUExecutionProvider)",
+            "width": 160,
+            "height": 120,
+            "source_fps": FPS,
+        },
+    )
     opened = [make(report) for make in sinks]
     picture = base_frame()
     for index, score in enumerate(demo_like_scores()):
         reference = dict(reference_score=score + 0.1, reference_raw_score=1 + 4 * score) if with_reference else {}
-        frame = ScoredFrame(index, index / FPS, score, 1 + 4 * score, image=picture.copy() if images else None,
-                            **reference)
+        frame = ScoredFrame(
+            index, index / FPS, score, 1 + 4 * score, image=picture.copy() if images else None, **reference
+        )
         if index == 50:
             frame = ScoredFrame(index, index / FPS, float("nan"), float("nan"), error="undecodable frame")
         report.add(frame)
@@ -160,14 +172,20 @@ def synthetic_run(tmp_path, with_reference=False, images=False, sinks=()):
 
 
 def test_csv_and_json_name_a_frame_the_same_way(tmp_path):
-    synthetic_run(tmp_path, with_reference=True, sinks=[lambda r: CsvSink(tmp_path / "s.csv", with_reference=True),
-                                                         lambda r: JsonSink(tmp_path / "s.json", r)])
+    synthetic_run(
+        tmp_path,
+        with_reference=True,
+        sinks=[lambda r: CsvSink(tmp_path / "s.csv", with_reference=True), lambda r: JsonSink(tmp_path / "s.json", r)],
+    )
     with open(tmp_path / "s.csv", newline="") as file:
         rows = list(csv.DictReader(file))
     document = json.loads((tmp_path / "s.json").read_text())
     header = list(rows[0])
-    assert header == list(frame_fields(True)) == ["frameNum", "timestamp", "arniqa", "arniqa_raw", "reference",
-                                                  "reference_raw", "error"]
+    assert (
+        header
+        == list(frame_fields(True))
+        == ["frameNum", "timestamp", "arniqa", "arniqa_raw", "reference", "reference_raw", "error"]
+    )
     frame = document["frames"][3]
     assert [name for name in frame if name != "metrics"] + list(frame["metrics"]) + ["error"] == header
     assert list(document["failed_frames"][0]) == ["frameNum", "timestamp", "error"]
@@ -187,8 +205,7 @@ def test_json_has_vmafs_top_level_fps_counts_apart_and_raw_scores_pooled(tmp_pat
     assert pooled["arniqa_raw"]["mean"] == pytest.approx(1 + 4 * pooled["arniqa"]["mean"], abs=1e-5)
     assert all(value == round(value, 6) for stats in pooled.values() for value in stats.values())
     [blur, noise] = document["worst_segments"]
-    assert set(blur) == {"start_frame", "end_frame", "start_time", "end_time", "frames", "mean", "min",
-                         "worst_frame"}
+    assert set(blur) == {"start_frame", "end_frame", "start_time", "end_time", "frames", "mean", "min", "worst_frame"}
     assert (blur["start_frame"], blur["end_frame"], blur["frames"]) == (38, 67, 29)  # frame 50 failed
     assert document["worst_segments_threshold"] == report.segment_threshold().to_dict()
     assert document["worst_segments_threshold"]["rule"] == "relative"
@@ -252,8 +269,9 @@ class Page(HTMLParser):
 @pytest.fixture(scope="module")
 def html_report(tmp_path_factory):
     folder = tmp_path_factory.mktemp("report")
-    report = synthetic_run(folder, images=True, sinks=[lambda r: HtmlReportSink(folder / "demo.report.html",
-                                                                                DEMO_MARKS)])
+    report = synthetic_run(
+        folder, images=True, sinks=[lambda r: HtmlReportSink(folder / "demo.report.html", DEMO_MARKS)]
+    )
     page = Page()
     page.feed((folder / "demo.report.html").read_text(encoding="utf-8"))
     return folder / "demo.report.html", page, report
@@ -261,8 +279,12 @@ def html_report(tmp_path_factory):
 
 def test_html_report_is_self_contained(html_report):
     path, page, _ = html_report
-    references = [value for _, attrs in page.tags for name, value in attrs.items()
-                  if name in ("src", "href", "srcset", "action", "data", "poster")]
+    references = [
+        value
+        for _, attrs in page.tags
+        for name, value in attrs.items()
+        if name in ("src", "href", "srcset", "action", "data", "poster")
+    ]
     assert references and all(value.startswith("data:image/") for value in references)
     assert not [tag for tag, _ in page.tags if tag in ("script", "link", "iframe", "object", "embed")]
     assert not re.search(r"https?://|url\(|@import", path.read_text(encoding="utf-8"), flags=re.I)
@@ -277,13 +299,17 @@ def test_html_report_embeds_the_plot_and_a_thumbnail_per_worst_segment(html_repo
         pixels = cv2.imdecode(np.frombuffer(base64.b64decode(data), np.uint8), cv2.IMREAD_COLOR)
         assert pixels is not None and pixels.size, f"{header}: does not decode"
         decoded.append((header, pixels.shape))
-    assert [header for header, _ in decoded] == ["data:image/png;base64", "data:image/jpeg;base64",
-                                                 "data:image/jpeg;base64"]  # the plot, then 2 worst frames
+    assert [header for header, _ in decoded] == [
+        "data:image/png;base64",
+        "data:image/jpeg;base64",
+        "data:image/jpeg;base64",
+    ]  # the plot, then 2 worst frames
     assert decoded[1][1] == (120, 160, 3)  # the frame, at most 240 px wide
     segments = report.worst_segments()
     for segment in segments:
         assert f"frame {segment.worst_frame} at {segment.worst_frame / FPS:.2f} s: {segment.min:.4f}" in "".join(
-            page.text)
+            page.text
+        )
 
 
 def test_html_report_has_the_summary_the_model_and_what_went_wrong(html_report):
@@ -293,7 +319,7 @@ def test_html_report_has_the_summary_the_model_and_what_went_wrong(html_report):
     assert "frame 50: undecodable frame" in text and "5.5-7 s: noise" in text
     cells = page.cells
     row = cells.index("arniqa")
-    assert cells[row + 1:row + 4] == [f"{report.summary()[name]:.4f}" for name in ("min", "max", "mean")]
+    assert cells[row + 1 : row + 4] == [f"{report.summary()[name]:.4f}" for name in ("min", "max", "mean")]
     assert "arniqa_raw" in cells and report.segment_threshold().describe() in cells
 
 
@@ -301,10 +327,25 @@ def test_html_report_has_the_summary_the_model_and_what_went_wrong(html_report):
 def test_html_report_renders_in_headless_chromium(html_report, tmp_path):
     path, _, _ = html_report
     screenshot = tmp_path / "report.png"
-    subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--no-first-run",
-                    f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={screenshot}",
-                    "--window-size=1200,1600", path.as_uri()], capture_output=True, timeout=120, check=True)
+    subprocess.run(
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--screenshot={screenshot}",
+            "--window-size=1200,1600",
+            path.as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
     picture = cv2.imread(str(screenshot))
     assert picture.shape[:2] == (1600, 1200)
     assert picture.std() > 20  # a page with a plot and pictures, not a blank one

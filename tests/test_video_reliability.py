@@ -10,13 +10,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import cv2
 import pytest
+from conftest import has_torch
+from video_helpers import ServedDirectory, damage_frames, sharp_blurred_sharp, write_video
 
 from arniqa_edge.video import VideoReader
 from arniqa_edge.video import cli as video_cli
 from arniqa_edge.video.cli import main
 from arniqa_edge.video.sinks import JsonSink
-from conftest import has_torch
-from video_helpers import ServedDirectory, damage_frames, sharp_blurred_sharp, write_video
 
 needs_torch = pytest.mark.skipif(not has_torch(), reason="needs torch and timm")
 DAMAGED = [10, 11, 12, 13]
@@ -34,8 +34,17 @@ def clips(tmp_path_factory):
 
 @pytest.fixture
 def model_args(lite0_imagenet_weights, blur_regressor):
-    return ["--weights", str(lite0_imagenet_weights), "--regressor", str(blur_regressor), "--backend", "torch",
-            "--device", "cpu", "--no-progress"]
+    return [
+        "--weights",
+        str(lite0_imagenet_weights),
+        "--regressor",
+        str(blur_regressor),
+        "--backend",
+        "torch",
+        "--device",
+        "cpu",
+        "--no-progress",
+    ]
 
 
 def read_csv(path):
@@ -74,8 +83,10 @@ def test_corrupt_frames_are_counted_and_listed_in_the_outputs(clips, tmp_path, m
     code = main([str(clips / "damaged.avi"), "--out-dir", str(tmp_path), "--batch-size", "4"] + model_args)
     out, err = capsys.readouterr()
     assert code == 1  # partial: results kept, some frames failed
-    assert error_lines(err) == ["error: 4 frames could not be decoded or scored (frames 10-13); the outputs list "
-                                "them beside the 26 frames scored"]
+    assert error_lines(err) == [
+        "error: 4 frames could not be decoded or scored (frames 10-13); the outputs list "
+        "them beside the 26 frames scored"
+    ]
     assert "26 frames scored, 4 failed" in out
     rows = read_csv(tmp_path / "damaged.scores.csv")
     assert [int(r["frameNum"]) for r in rows] == list(range(30))
@@ -88,8 +99,9 @@ def test_corrupt_frames_are_counted_and_listed_in_the_outputs(clips, tmp_path, m
 
 @needs_torch
 def test_max_consecutive_failures_option_ends_the_run(clips, tmp_path, model_args, capsys):
-    code = main([str(clips / "damaged.avi"), "--out-dir", str(tmp_path), "--max-consecutive-failures", "2"]
-                + model_args)
+    code = main(
+        [str(clips / "damaged.avi"), "--out-dir", str(tmp_path), "--max-consecutive-failures", "2"] + model_args
+    )
     assert code == 1
     assert "2 frames in a row could not be decoded" in capsys.readouterr().err
     assert json.loads((tmp_path / "damaged.scores.json").read_text())["status"] == "truncated"
@@ -158,8 +170,9 @@ class MjpegStream(BaseHTTPRequestHandler):
         self.end_headers()
         for frame in sharp_blurred_sharp((4, 4, 4)):
             jpeg = cv2.imencode(".jpg", frame)[1].tobytes()
-            self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(jpeg)
-                             + jpeg + b"\r\n")
+            self.wfile.write(
+                b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(jpeg) + jpeg + b"\r\n"
+            )
 
     def log_message(self, *args):
         pass
@@ -182,8 +195,7 @@ def test_a_live_stream_that_stops_has_ended():
 
 
 @needs_torch
-def test_url_that_breaks_off_exits_1_and_never_shows_the_password(clips, tmp_path, model_args, monkeypatch,
-                                                                   capsys):
+def test_url_that_breaks_off_exits_1_and_never_shows_the_password(clips, tmp_path, model_args, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     with ServedDirectory(clips) as host:
         code = main([f"http://user:secret@{host}/cut.avi", "-v"] + model_args)
@@ -200,8 +212,10 @@ def test_url_that_breaks_off_exits_1_and_never_shows_the_password(clips, tmp_pat
 # -- 7. bad options and Ctrl-C while loading -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("option, value, wanted", [("--merge-gap", "inf", ">= 0"), ("--merge-gap", "nan", ">= 0"),
-                                                   ("--fps", "0", "> 0"), ("--fps", "inf", "> 0")])
+@pytest.mark.parametrize(
+    "option, value, wanted",
+    [("--merge-gap", "inf", ">= 0"), ("--merge-gap", "nan", ">= 0"), ("--fps", "0", "> 0"), ("--fps", "inf", "> 0")],
+)
 def test_non_finite_durations_are_argparse_errors(option, value, wanted, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["clip.avi", option, value])
@@ -229,4 +243,3 @@ def test_help_documents_the_new_option():
     text = " ".join(video_cli.build_parser().format_help().split())
     assert "--max-consecutive-failures N frames that cannot be decoded or scored are skipped" in text
     assert "(default: 25, about a second of video)" in text
-

@@ -1,10 +1,10 @@
 """Frame times from the container's presentation timestamps (PTS), not index / fps."""
 
 import pytest
+from video_helpers import FakeClock, sharp_blurred_sharp, write_mkv, write_video
 
 from arniqa_edge.video import VideoReader
 from arniqa_edge.video.timestamps import FrameClock
-from video_helpers import FakeClock, sharp_blurred_sharp, write_mkv, write_video
 
 #: A variable frame rate: bursts at 25 fps with pauses in between (a screen recording, a phone, a stream).
 SHOWN_AT_MS = [0, 40, 80, 200, 240, 500, 540, 580, 1000, 1040, 1080, 1120]
@@ -13,8 +13,9 @@ SHOWN_AT_MS = [0, 40, 80, 200, 240, 500, 540, 580, 1000, 1040, 1080, 1120]
 @pytest.fixture(scope="module")
 def vfr_clip(tmp_path_factory):
     """12 frames at SHOWN_AT_MS in Matroska, announcing its duration (OpenCV then guesses 58 frames)."""
-    return write_mkv(tmp_path_factory.mktemp("vfr") / "vfr.mkv", sharp_blurred_sharp((4, 4, 4)), SHOWN_AT_MS,
-                     duration_ms=1160.0)
+    return write_mkv(
+        tmp_path_factory.mktemp("vfr") / "vfr.mkv", sharp_blurred_sharp((4, 4, 4)), SHOWN_AT_MS, duration_ms=1160.0
+    )
 
 
 def test_variable_frame_rate_frames_get_their_container_times(vfr_clip):

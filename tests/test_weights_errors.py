@@ -5,11 +5,11 @@ import json
 import cv2
 import numpy as np
 import pytest
+from conftest import has_torch
 
 from arniqa_edge.cli import main
 from arniqa_edge.errors import WeightsError
 from arniqa_edge.regressor import FORMAT, LinearRegressor, ScoreScale
-from conftest import has_torch
 
 needs_torch = pytest.mark.skipif(not has_torch(), reason="needs torch and timm")
 
@@ -87,26 +87,31 @@ def test_encoder_with_a_tensor_of_the_wrong_shape(lite0_imagenet_weights, blur_r
         state["backbone.conv_head.weight"] = torch.zeros(1000, 320, 1, 1)
 
     path = _broken_encoder(lite0_imagenet_weights, tmp_path / "wrong.safetensors", reshape)
-    code, out, err = _run([photo, "--weights", str(path), "--regressor", str(blur_regressor), "--backend", "torch"],
-                          capsys)
+    code, out, err = _run(
+        [photo, "--weights", str(path), "--regressor", str(blur_regressor), "--backend", "torch"], capsys
+    )
     assert code == 2 and out == ""
-    assert err.startswith(f"error: {path}: does not fit arniqa-lite0: 1 tensor(s) of the wrong shape, e.g. "
-                          "backbone.conv_head.weight is (1000, 320, 1, 1), arniqa-lite0 needs (1280, 320, 1, 1)")
+    assert err.startswith(
+        f"error: {path}: does not fit arniqa-lite0: 1 tensor(s) of the wrong shape, e.g. "
+        "backbone.conv_head.weight is (1000, 320, 1, 1), arniqa-lite0 needs (1280, 320, 1, 1)"
+    )
     assert "Traceback" not in err
 
 
 @needs_torch
-def test_encoder_with_nan_weights_is_refused_at_load(lite0_imagenet_weights, blur_regressor, tmp_path, photo,
-                                                      capsys):
+def test_encoder_with_nan_weights_is_refused_at_load(lite0_imagenet_weights, blur_regressor, tmp_path, photo, capsys):
     def poison(state):
         state["backbone.blocks.2.0.conv_pw.weight"][0, 0] = float("nan")
 
     path = _broken_encoder(lite0_imagenet_weights, tmp_path / "nan.safetensors", poison)
-    code, out, err = _run([photo, "--weights", str(path), "--regressor", str(blur_regressor), "--backend", "torch",
-                           "--json"], capsys)
+    code, out, err = _run(
+        [photo, "--weights", str(path), "--regressor", str(blur_regressor), "--backend", "torch", "--json"], capsys
+    )
     assert code == 2 and out == ""
-    assert err.strip() == (f"error: {path}: damaged weights: 1 tensor(s) hold NaN or infinite values, e.g. "
-                           "backbone.blocks.2.0.conv_pw.weight")
+    assert err.strip() == (
+        f"error: {path}: damaged weights: 1 tensor(s) hold NaN or infinite values, e.g. "
+        "backbone.blocks.2.0.conv_pw.weight"
+    )
 
 
 @needs_torch
@@ -118,14 +123,18 @@ def test_official_encoder_with_a_tensor_of_the_wrong_shape(tmp_path):
 
     path = tmp_path / "ARNIQA.pth"
     torch.save({"model.0.weight": torch.zeros(64, 3, 3, 3)}, path)
-    with pytest.raises(WeightsError, match=r"backbone.conv1.weight is \(64, 3, 3, 3\), arniqa-r50 needs "
-                                           r"\(64, 3, 7, 7\)"):
+    with pytest.raises(
+        WeightsError,
+        match=r"backbone.conv1.weight is \(64, 3, 3, 3\), arniqa-r50 needs "
+        r"\(64, 3, 7, 7\)",
+    ):
         load_encoder(get_model_config("arniqa-r50"), path)
 
 
 @needs_torch
-def test_non_finite_features_at_run_time_are_an_error_row(lite0_imagenet_weights, blur_regressor, photo,
-                                                          monkeypatch, capsys):
+def test_non_finite_features_at_run_time_are_an_error_row(
+    lite0_imagenet_weights, blur_regressor, photo, monkeypatch, capsys
+):
     """Weights that pass the load checks can still overflow (e.g. an fp16 export): the row says so, exit 1."""
     from arniqa_edge.backends.torch_backend import TorchBackend
 
@@ -137,10 +146,22 @@ def test_non_finite_features_at_run_time_are_an_error_row(lite0_imagenet_weights
         return features
 
     monkeypatch.setattr(TorchBackend, "_run", overflowing)
-    code, out, err = _run([photo, "--weights", str(lite0_imagenet_weights), "--regressor", str(blur_regressor),
-                           "--backend", "torch", "--json"], capsys)
+    code, out, err = _run(
+        [
+            photo,
+            "--weights",
+            str(lite0_imagenet_weights),
+            "--regressor",
+            str(blur_regressor),
+            "--backend",
+            "torch",
+            "--json",
+        ],
+        capsys,
+    )
     rows = json.loads(out, parse_constant=lambda constant: pytest.fail(f"{constant} in the JSON output"))
     assert code == 1 and rows[0]["score"] is None
-    assert rows[0]["error"].startswith(f"{photo}: the encoder {lite0_imagenet_weights} gave NaN or infinite "
-                                       "features for this input")
+    assert rows[0]["error"].startswith(
+        f"{photo}: the encoder {lite0_imagenet_weights} gave NaN or infinite features for this input"
+    )
     assert "Traceback" not in err

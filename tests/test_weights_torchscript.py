@@ -8,10 +8,10 @@ import zipfile
 
 import numpy as np
 import pytest
+from conftest import ROOT, has_torch
 
 from arniqa_edge.errors import WeightsError
 from arniqa_edge.models.shipped import load_regressor
-from conftest import ROOT, has_torch
 
 needs_torch = pytest.mark.skipif(not has_torch(), reason="needs torch and timm")
 
@@ -48,10 +48,12 @@ def test_read_without_torchscript(scripted, monkeypatch):
 @needs_torch
 def test_read_on_a_runtime_without_torch(scripted):
     path, linear = scripted
-    code = ("import sys; sys.modules['torch'] = None\n"
-            "from arniqa_edge.models.shipped import load_regressor\n"
-            f"r = load_regressor({str(path)!r})\n"
-            "print(r.input_dim, r.bias)\n")
+    code = (
+        "import sys; sys.modules['torch'] = None\n"
+        "from arniqa_edge.models.shipped import load_regressor\n"
+        f"r = load_regressor({str(path)!r})\n"
+        "print(r.input_dim, r.bias)\n"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert result.returncode == 0, result.stderr
     dim, bias = result.stdout.split()
@@ -81,8 +83,9 @@ def _with_data_pkl(source, target, data: bytes):
 def test_code_in_the_pickle_is_refused_not_run(scripted, tmp_path):
     path, _ = scripted
     marker = tmp_path / "ran"
-    hostile = _with_data_pkl(path, tmp_path / "regressor_live.pth",
-                             pickle.dumps(_Payload(f"touch {marker}"), protocol=2))
+    hostile = _with_data_pkl(
+        path, tmp_path / "regressor_live.pth", pickle.dumps(_Payload(f"touch {marker}"), protocol=2)
+    )
     with pytest.raises(WeightsError, match=r"refused to load (os|posix)\.system"):
         load_regressor(hostile)
     assert not marker.exists()

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-
 from conftest import gaussian_blur, pristine_images
 
 SIZE = (160, 120)  # width, height
@@ -68,7 +67,7 @@ class ListCapture:
     the last one failed; positions in `script.fail_at` fail once (a dropped link).
     """
 
-    def __init__(self, script: "Script"):
+    def __init__(self, script: Script):
         self.script = script
 
     def isOpened(self) -> bool:
@@ -121,8 +120,8 @@ def damage_frames(path: Path, frames, out: Path | None = None) -> Path:
     chunks = [m.start() for m in re.finditer(b"00dc", data) if m.start() > movi]
     for frame in frames:
         start = chunks[frame]
-        size = struct.unpack("<I", data[start + 4:start + 8])[0]
-        data[start + 8:start + 8 + size] = bytes(size)
+        size = struct.unpack("<I", data[start + 4 : start + 8])[0]
+        data[start + 8 : start + 8 + size] = bytes(size)
     out = out or path
     out.write_bytes(bytes(data))
     return out
@@ -159,22 +158,42 @@ def write_mkv(path: Path, frames: list[np.ndarray], times_ms: list[int], duratio
     import struct
 
     def element(element_id: int, payload: bytes) -> bytes:
-        return element_id.to_bytes((element_id.bit_length() + 7) // 8, "big") + b"\x01" + len(payload).to_bytes(
-            7, "big") + payload  # the size as an 8-byte EBML integer
+        return (
+            element_id.to_bytes((element_id.bit_length() + 7) // 8, "big")
+            + b"\x01"
+            + len(payload).to_bytes(7, "big")
+            + payload
+        )  # the size as an 8-byte EBML integer
 
     def uint(element_id: int, value: int) -> bytes:
         return element(element_id, value.to_bytes(max(1, (value.bit_length() + 7) // 8), "big"))
 
-    header = element(0x1A45DFA3, uint(0x4286, 1) + uint(0x42F7, 1) + uint(0x42F2, 4) + uint(0x42F3, 8)
-                     + element(0x4282, b"matroska") + uint(0x4287, 4) + uint(0x4285, 2))
+    header = element(
+        0x1A45DFA3,
+        uint(0x4286, 1)
+        + uint(0x42F7, 1)
+        + uint(0x42F2, 4)
+        + uint(0x42F3, 8)
+        + element(0x4282, b"matroska")
+        + uint(0x4287, 4)
+        + uint(0x4285, 2),
+    )
     info = uint(0x2AD7B1, 1_000_000)  # timestamps in ms
     if duration_ms is not None:
         info += element(0x4489, struct.pack(">d", duration_ms))
     height, width = frames[0].shape[:2]
-    track = element(0xAE, uint(0xD7, 1) + uint(0x73C5, 1) + uint(0x83, 1) + element(0x86, b"V_MJPEG")
-                    + element(0xE0, uint(0xB0, width) + uint(0xBA, height)))
-    blocks = b"".join(element(0xA3, b"\x81" + struct.pack(">hB", t, 0x80) + cv2.imencode(".jpg", frame)[1].tobytes())
-                      for frame, t in zip(frames, times_ms))
+    track = element(
+        0xAE,
+        uint(0xD7, 1)
+        + uint(0x73C5, 1)
+        + uint(0x83, 1)
+        + element(0x86, b"V_MJPEG")
+        + element(0xE0, uint(0xB0, width) + uint(0xBA, height)),
+    )
+    blocks = b"".join(
+        element(0xA3, b"\x81" + struct.pack(">hB", t, 0x80) + cv2.imencode(".jpg", frame)[1].tobytes())
+        for frame, t in zip(frames, times_ms)
+    )
     segment = element(0x1549A966, info) + element(0x1654AE6B, track) + element(0x1F43B675, uint(0xE7, 0) + blocks)
     path.write_bytes(header + element(0x18538067, segment))
     return path

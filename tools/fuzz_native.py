@@ -27,8 +27,9 @@ import sys
 import time
 import warnings
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
@@ -177,8 +178,19 @@ class FakeCudaArray:
     """A __cuda_array_interface__ with one defect: never a usable CUDA array, so every call
     that gets one must raise, with or without a GPU (no kernel may see its pointer)."""
 
-    DEFECTS = ("no_typestr", "bad_typestr", "huge_itemsize", "data_not_tuple", "empty_data", "masked",
-               "shape_text", "negative_extent", "misaligned", "not_a_dict", "raises")
+    DEFECTS = (
+        "no_typestr",
+        "bad_typestr",
+        "huge_itemsize",
+        "data_not_tuple",
+        "empty_data",
+        "masked",
+        "shape_text",
+        "negative_extent",
+        "misaligned",
+        "not_a_dict",
+        "raises",
+    )
 
     def __init__(self, defect: str, like: np.ndarray):
         self.defect = defect
@@ -186,8 +198,14 @@ class FakeCudaArray:
 
     @property
     def __cuda_array_interface__(self) -> Any:
-        interface = {"version": 3, "typestr": "<f4", "data": (256, False), "shape": self.shape, "strides": None,
-                     "stream": None}
+        interface = {
+            "version": 3,
+            "typestr": "<f4",
+            "data": (256, False),
+            "shape": self.shape,
+            "strides": None,
+            "stream": None,
+        }
         defect = self.defect
         if defect == "no_typestr":
             del interface["typestr"]
@@ -261,8 +279,15 @@ def facts(obj: Any) -> Facts | None:
         if obj.requires_grad:
             return None  # __dlpack__ refuses it
         item = obj.element_size()
-        return Facts(str(obj.dtype).removeprefix("torch."), tuple(obj.shape), tuple(s * item for s in obj.stride()),
-                     obj.is_contiguous(), True, obj.data_ptr() % item == 0, obj.data_ptr())
+        return Facts(
+            str(obj.dtype).removeprefix("torch."),
+            tuple(obj.shape),
+            tuple(s * item for s in obj.stride()),
+            obj.is_contiguous(),
+            True,
+            obj.data_ptr() % item == 0,
+            obj.data_ptr(),
+        )
     if not isinstance(obj, (np.ndarray, np.generic, memoryview, bytes)):
         return None
     view = memoryview(obj)
@@ -272,8 +297,15 @@ def facts(obj: Any) -> Facts | None:
     except TypeError:
         name = "other"
     address = np.asarray(view).__array_interface__["data"][0]
-    return Facts(name, tuple(view.shape), tuple(view.strides), view.c_contiguous, not view.readonly,
-                 address % view.itemsize == 0, address)
+    return Facts(
+        name,
+        tuple(view.shape),
+        tuple(view.strides),
+        view.c_contiguous,
+        not view.readonly,
+        address % view.itemsize == 0,
+        address,
+    )
 
 
 def c_int(low: int = INT_MIN, high: int = INT_MAX) -> Callable[[Any], bool]:
@@ -315,8 +347,9 @@ def call_problems(args: tuple, kwargs: dict, positional: int, required: dict, op
     return problems
 
 
-def array_problems(name: str, f: Facts | None, dtype: str, shape: tuple | None = None, ndim: int | None = None,
-                   writable: bool = False) -> list[str]:
+def array_problems(
+    name: str, f: Facts | None, dtype: str, shape: tuple | None = None, ndim: int | None = None, writable: bool = False
+) -> list[str]:
     if f is None:
         return [f"{name} is not an array"]
     problems = []
@@ -428,16 +461,19 @@ KERNELS = {
     "tone_curve": Kernel(params=(("knots", "float32", (4,)), ("coefficients", "float32", (4, 4)))),
     "saturate_hsv": Kernel(params=(("factors", "float32", ()),), rgb=True),
     "separable_filter": Kernel(params=(("taps", "float32", ("odd",)),), outputs=("scratch",), clamped=False),
-    "sparse_filter": Kernel(params=(("taps", "float32", ("capacity", 3)), COUNTS), outputs=("out",), result="out",
-                            clamped=False),
+    "sparse_filter": Kernel(
+        params=(("taps", "float32", ("capacity", 3)), COUNTS), outputs=("out",), result="out", clamped=False
+    ),
     "rgb_to_lab": Kernel(rgb=True, clamped=False),
     "lab_to_rgb": Kernel(rgb=True),
     "quantize": Kernel(params=(("levels", "int32", ()),)),
-    "gaussian_noise": Kernel(params=(SEEDS, ("variances", "float32", ())), options={"kind": choice(*NOISE_KINDS)},
-                             rgb=True),
+    "gaussian_noise": Kernel(
+        params=(SEEDS, ("variances", "float32", ())), options={"kind": choice(*NOISE_KINDS)}, rgb=True
+    ),
     "impulse_noise": Kernel(params=(SEEDS, ("densities", "float32", ())), rgb=True),
-    "jitter": Kernel(params=(SEEDS, ("stds", "float32", ())), outputs=("out",), options={"rounds": c_int(0)},
-                     result="out"),
+    "jitter": Kernel(
+        params=(SEEDS, ("stds", "float32", ())), outputs=("out",), options={"rounds": c_int(0)}, result="out"
+    ),
     "copy_patches": Kernel(params=(("boxes", "int32", ("capacity", 4)), COUNTS), options={"size": c_int(1, 32)}),
     "fill_blocks": Kernel(params=(("boxes", "int32", ("capacity", 2)), COUNTS, COLORS), options={"size": c_int(1)}),
 }
@@ -528,8 +564,11 @@ def kernel_failures(name: str, args: tuple, before: list) -> list[str]:
     kernel = KERNELS[name]
     arrays = dict(zip(kernel.arrays, args))
     saved = dict(zip(kernel.arrays, before))
-    failures = [f"{param} changed" for param, _, _ in kernel.params
-                if as_numpy(arrays[param]).tobytes() != saved[param].tobytes()]
+    failures = [
+        f"{param} changed"
+        for param, _, _ in kernel.params
+        if as_numpy(arrays[param]).tobytes() != saved[param].tobytes()
+    ]
     result = as_numpy(arrays[kernel.result])
     if result.size and sane_parameters(name, saved):
         if not np.isfinite(result).all():
@@ -714,17 +753,28 @@ def _exit_text(code: int | None) -> str:
 FLOAT_SPECIALS = (nan, inf, -inf, 1e30, -1e30, 3.4e38, -0.0, 1e-45)
 DTYPES = ("uint8", "float32", "float64", "int16", "int32", "int64", "bool", "float16", ">f4")
 LAYOUTS = ("f", "transposed", "strided", "reversed", "padded", "misaligned", "broadcast")
-KINDS = ("readonly", "memoryview", "torch", "torch_grad", "none", "list", "scalar", "bytes",
-         *(f"cai:{defect}" for defect in FakeCudaArray.DEFECTS), *(f"dlpack:{defect}" for defect in FakeDLPack.DEFECTS))
+KINDS = (
+    "readonly",
+    "memoryview",
+    "torch",
+    "torch_grad",
+    "none",
+    "list",
+    "scalar",
+    "bytes",
+    *(f"cai:{defect}" for defect in FakeCudaArray.DEFECTS),
+    *(f"dlpack:{defect}" for defect in FakeDLPack.DEFECTS),
+)
 BAD_INTS = (-1, INT_MIN, 2**31, 2**64, 1.5, nan, None, "2")
 
 
 def floats(low: float, high: float) -> st.SearchStrategy:
     """Short tuples of floats in [low, high]; in half of them, NaN, infinities and extremes mixed in."""
     sane = st.floats(low, high, width=32)
-    return st.one_of(st.lists(sane, min_size=1, max_size=6),
-                     st.lists(st.one_of(sane, sane, st.sampled_from(FLOAT_SPECIALS)), min_size=1, max_size=6),
-                     ).map(tuple)
+    return st.one_of(
+        st.lists(sane, min_size=1, max_size=6),
+        st.lists(st.one_of(sane, sane, st.sampled_from(FLOAT_SPECIALS)), min_size=1, max_size=6),
+    ).map(tuple)
 
 
 def ints(low: int, high: int, extremes: tuple = (INT_MAX, INT_MIN)) -> st.SearchStrategy:
@@ -732,13 +782,20 @@ def ints(low: int, high: int, extremes: tuple = (INT_MAX, INT_MIN)) -> st.Search
     return st.lists(element, min_size=1, max_size=6).map(tuple)
 
 
-IMAGE_VALUES = st.one_of(st.sampled_from(("unit", "unit", "unit", "wild")), st.sampled_from(((0.0,), (1.0,))),
-                         floats(-1.0, 2.0))
+IMAGE_VALUES = st.one_of(
+    st.sampled_from(("unit", "unit", "unit", "wild")), st.sampled_from(((0.0,), (1.0,))), floats(-1.0, 2.0)
+)
 
 # Empty batches whose other extents are huge: nothing to do, and no size may overflow. (Not
 # larger: numpy refuses empty arrays whose declared size overflows, and mutations grow it.)
-HUGE_EMPTY_BATCHES = ((0, 3, 2**20, 2**21), (2, 3, 2**40, 0), (3, 3, 0, 2**40), (1, 3, 2**31, 0),
-                      (2, 1, 0, 2**31 + 1), (0, 5, 2**21, 2**20))
+HUGE_EMPTY_BATCHES = (
+    (0, 3, 2**20, 2**21),
+    (2, 3, 2**40, 0),
+    (3, 3, 0, 2**40),
+    (1, 3, 2**31, 0),
+    (2, 1, 0, 2**31 + 1),
+    (0, 5, 2**21, 2**20),
+)
 
 
 @st.composite
@@ -765,8 +822,10 @@ def kernel_parameters(name: str, samples: int, channels: int, height: int, draw:
         reach = 2 * height + 2
         offsets = st.one_of(st.integers(-reach, reach).map(float), st.sampled_from((nan, inf, -inf, 3e9, -3e9, 1e30)))
         taps = draw(st.lists(st.tuples(offsets, offsets, st.floats(-1, 1, width=32)), min_size=1, max_size=4))
-        return [Array((samples, capacity, 3), values=sum(taps, ())),
-                Array((samples,), "int32", draw(ints(-2, capacity + 2)))], {}
+        return [
+            Array((samples, capacity, 3), values=sum(taps, ())),
+            Array((samples,), "int32", draw(ints(-2, capacity + 2))),
+        ], {}
     if name == "quantize":
         return [Array((samples,), "int32", draw(ints(0, 300)))], {}
     if name == "gaussian_noise":
@@ -805,8 +864,13 @@ def kernel_cases(draw: Callable, name: str) -> Case:
     params, options = kernel_parameters(name, shape[0], shape[1], shape[2], draw)
     options.update(draw(common_options(("stream", "num_threads"))))
     case = Case(f"distort.{name}", (images, *outputs, *params), options)
-    bad_options = {"kind": ("gaussian", "", None, 3), "rounds": BAD_INTS, "stream": (-1, 2**64, 1.5, None),
-                   "num_threads": BAD_INTS, "size": (0, 33, -1, INT_MAX, 2**31) if name == "copy_patches" else BAD_INTS}
+    bad_options = {
+        "kind": ("gaussian", "", None, 3),
+        "rounds": BAD_INTS,
+        "stream": (-1, 2**64, 1.5, None),
+        "num_threads": BAD_INTS,
+        "size": (0, 33, -1, INT_MAX, 2**31) if name == "copy_patches" else BAD_INTS,
+    }
     applicable = {key: values for key, values in bad_options.items() if key in kernel.options or key in KERNEL_OPTIONS}
     return draw(mutated(in_container(case, draw), applicable))
 
@@ -817,8 +881,13 @@ def preprocess_cases(draw: Callable, function: str) -> Case:
         height, width = draw(st.sampled_from(((2**40, 0), (0, 2**40), (1, 1), (1, 9), (9, 0))))
     else:
         height, width = draw(st.integers(2, 40)), draw(st.integers(2, 40))
-    frame = Array((height, width, 3), "uint8", "bytes", draw(st.integers(0, 2**16)),
-                  layout=draw(st.sampled_from(("c", "c", "padded", "misaligned"))))
+    frame = Array(
+        (height, width, 3),
+        "uint8",
+        "bytes",
+        draw(st.integers(0, 2**16)),
+        layout=draw(st.sampled_from(("c", "c", "padded", "misaligned"))),
+    )
     fitting = st.integers(1, max(1, min(height, width) // 2))
     options = {
         "crop": draw(st.sampled_from(CROP_MODES)),
@@ -831,11 +900,26 @@ def preprocess_cases(draw: Callable, function: str) -> Case:
     shapes = output_shapes(height, width, options["crop"], options["crop_size"]) or ((1, 3, 2, 2), (1, 3, 1, 1))
     outputs = [Array(shape, options["dtype"], (nan,)) for shape in shapes]
     options.update(draw(common_options(("num_threads",) if function == "preprocess" else ("stream",))))
-    triples = ((nan, 0.0, 0.0), (inf, 1.0, 1.0), (0.0, 0.0, 0.0), (1.0, 2.0), (1.0, 2.0, 3.0, 4.0), None, "abc",
-               (1.0, "a", 2.0), (10**400, 1.0, 1.0))
-    bad_options = {"crop": ("", "Center", "whole ", None, 3), "crop_size": (0, -1, INT_MAX, 2**31, 1.5, None),
-                   "mean": triples, "std": triples, "channels": ("BGR", "", None), "dtype": ("float64", "half", None),
-                   "num_threads" if function == "preprocess" else "stream": BAD_INTS}
+    triples = (
+        (nan, 0.0, 0.0),
+        (inf, 1.0, 1.0),
+        (0.0, 0.0, 0.0),
+        (1.0, 2.0),
+        (1.0, 2.0, 3.0, 4.0),
+        None,
+        "abc",
+        (1.0, "a", 2.0),
+        (10**400, 1.0, 1.0),
+    )
+    bad_options = {
+        "crop": ("", "Center", "whole ", None, 3),
+        "crop_size": (0, -1, INT_MAX, 2**31, 1.5, None),
+        "mean": triples,
+        "std": triples,
+        "channels": ("BGR", "", None),
+        "dtype": ("float64", "half", None),
+        "num_threads" if function == "preprocess" else "stream": BAD_INTS,
+    }
     return draw(mutated(in_container(Case(function, (frame, *outputs), options), draw), bad_options))
 
 
@@ -935,8 +1019,14 @@ def generate(strategy: st.SearchStrategy, count: int, seed: int, consume: Callab
     for first in range(0, count, chunk):
 
         @hypothesis_seed(seed * 1_000_003 + first)
-        @settings(max_examples=min(chunk, count - first), database=None, deadline=None, phases=[Phase.generate],
-                  suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet)
+        @settings(
+            max_examples=min(chunk, count - first),
+            database=None,
+            deadline=None,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+            verbosity=Verbosity.quiet,
+        )
         @given(strategy)
         def feed(case: Case) -> None:
             consume(case)
@@ -944,16 +1034,22 @@ def generate(strategy: st.SearchStrategy, count: int, seed: int, consume: Callab
         feed()
 
 
-def fuzz(cases_per_function: int, seed: int, functions: tuple[str, ...] = FUNCTIONS, sandbox: Sandbox | None = None,
-         progress: Callable[[str, Tally, float], None] | None = None) -> dict[str, Tally]:
+def fuzz(
+    cases_per_function: int,
+    seed: int,
+    functions: tuple[str, ...] = FUNCTIONS,
+    sandbox: Sandbox | None = None,
+    progress: Callable[[str, Tally, float], None] | None = None,
+) -> dict[str, Tally]:
     """Run `cases_per_function` generated calls of each function in `sandbox` (a new one by default)."""
     with contextlib.nullcontext(sandbox) if sandbox else Sandbox() as box:
         tallies = {}
         for function in functions:
             tally = tallies[function] = Tally()
             started = time.monotonic()
-            generate(cases_of(function), cases_per_function, seed,
-                     lambda case, tally=tally: tally.add(case, box.run(case)))
+            generate(
+                cases_of(function), cases_per_function, seed, lambda case, tally=tally: tally.add(case, box.run(case))
+            )
             if progress:
                 progress(function, tally, time.monotonic() - started)
         return tallies
@@ -968,20 +1064,28 @@ def replay(text: str, timeout: float = 10.0) -> Outcome | str:
 
 def _row(function: str, tally: Tally, seconds: float) -> str:
     raised = ", ".join(f"{name} {count}" for name, count in tally.raised.most_common()) or "-"
-    return (f"{function:28} {tally.cases:8} {tally.succeeded:9} {sum(tally.raised.values()):7} "
-            f"{len(tally.failures):8} {seconds:7.1f}s  {raised}")
+    return (
+        f"{function:28} {tally.cases:8} {tally.succeeded:9} {sum(tally.raised.values()):7} "
+        f"{len(tally.failures):8} {seconds:7.1f}s  {raised}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=10_000, help="calls in all, split evenly across the functions")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--functions", default=",".join(FUNCTIONS),
-                        help="comma-separated, from: " + ", ".join(FUNCTIONS))
+    parser.add_argument(
+        "--functions", default=",".join(FUNCTIONS), help="comma-separated, from: " + ", ".join(FUNCTIONS)
+    )
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds one call may take before it is a hang")
     parser.add_argument("--replay", metavar="CASE", help="run one printed Case(...) and show its outcome")
-    parser.add_argument("--messages", type=int, default=0, metavar="K",
-                        help="also print each function's K most frequent exception messages")
+    parser.add_argument(
+        "--messages",
+        type=int,
+        default=0,
+        metavar="K",
+        help="also print each function's K most frequent exception messages",
+    )
     args = parser.parse_args(argv)
     if args.replay:
         result = replay(args.replay, args.timeout)
@@ -994,8 +1098,13 @@ def main(argv: list[str] | None = None) -> int:
     per_function = max(1, args.cases // len(functions))
     print(f"{'function':28} {'cases':>8} {'succeeded':>9} {'raised':>7} {'failures':>8} {'time':>8}  raised by type")
     started = time.monotonic()
-    tallies = fuzz(per_function, args.seed, functions, Sandbox(args.timeout),
-                   progress=lambda f, t, s: print(_row(f, t, s), flush=True))
+    tallies = fuzz(
+        per_function,
+        args.seed,
+        functions,
+        Sandbox(args.timeout),
+        progress=lambda f, t, s: print(_row(f, t, s), flush=True),
+    )
     total = Tally()
     for tally in tallies.values():
         total.cases += tally.cases

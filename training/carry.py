@@ -25,8 +25,13 @@ from pathlib import Path
 import cv2
 from tqdm import tqdm
 
-from arniqa_edge.cli_conventions import (HelpFormatter, add_output_argument, add_verbosity_arguments, configure_logging,
-                                         progress_disable)
+from arniqa_edge.cli_conventions import (
+    HelpFormatter,
+    add_output_argument,
+    add_verbosity_arguments,
+    configure_logging,
+    progress_disable,
+)
 
 from .photos import read_bgr, shrink_short_side
 
@@ -57,11 +62,16 @@ def pack(data: Path, out: Path, val_images: int, short_side: int = 384, quality:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m training.carry", description=__doc__.split("\n\n")[0],
-                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=HelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m training.carry",
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=HelpFormatter,
+    )
     parser.add_argument("--data", type=Path, default=SHARED_DATA, help="the shared data folder")
-    add_output_argument(parser, "carry folder (git-ignored)", aliases=("--out",), dest="out", type=Path,
-                        default=Path(".carry"))
+    add_output_argument(
+        parser, "carry folder (git-ignored)", aliases=("--out",), dest="out", type=Path, default=Path(".carry")
+    )
     parser.add_argument("--val-images", type=int, default=20, help="validation photos to include")
     parser.add_argument("--short-side", type=int, default=384, help="photos are shrunk to this short side at most")
     parser.add_argument("--quality", type=int, default=95, help="JPEG quality of the shrunk photos")

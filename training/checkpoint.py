@@ -21,8 +21,15 @@ FORMAT = "arniqa_edge.pretrain_checkpoint.v1"
 LAST = "last.pt"
 
 
-def save_checkpoint(path: str | Path, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                    scaler: torch.amp.GradScaler | None, step: int, config: dict[str, Any]) -> Path:
+def save_checkpoint(
+    path: str | Path,
+    *,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler | None,
+    step: int,
+    config: dict[str, Any],
+) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {
@@ -47,8 +54,13 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return state
 
 
-def restore(state: dict[str, Any], *, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-            scaler: torch.amp.GradScaler | None) -> int:
+def restore(
+    state: dict[str, Any],
+    *,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler | None,
+) -> int:
     """Load a checkpoint's states into the live objects; returns the step to continue from."""
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])

@@ -137,12 +137,14 @@ class PretrainConfig:
 
     def validate(self) -> None:
         """ValueError for values no run can use (checked before any work starts)."""
-        choices = {"data.half_scale": (self.data.half_scale, ("before", "after")),
-                   "data.engine": (self.data.engine, ("auto", "batched", "reference")),
-                   "optim.optimizer": (self.optim.optimizer, ("sgd", "adamw")),
-                   "optim.schedule": (self.optim.schedule, ("warm_restarts", "cosine")),
-                   "run.precision": (self.run.precision, ("bf16", "fp16", "fp32")),
-                   "release.weights_dtype": (self.release.weights_dtype, ("fp16", "fp32"))}
+        choices = {
+            "data.half_scale": (self.data.half_scale, ("before", "after")),
+            "data.engine": (self.data.engine, ("auto", "batched", "reference")),
+            "optim.optimizer": (self.optim.optimizer, ("sgd", "adamw")),
+            "optim.schedule": (self.optim.schedule, ("warm_restarts", "cosine")),
+            "run.precision": (self.run.precision, ("bf16", "fp16", "fp32")),
+            "release.weights_dtype": (self.release.weights_dtype, ("fp16", "fp32")),
+        }
         for key, (value, allowed) in choices.items():
             if value not in allowed:
                 raise ValueError(f"{key} must be one of {', '.join(allowed)}, got {value!r}")
@@ -150,8 +152,11 @@ class PretrainConfig:
             raise ValueError(f"data.single_prob must be in [0, 1], got {self.data.single_prob}")
         if self.optim.supervised_weight > 0 and self.data.single_prob == 0:
             raise ValueError("optim.supervised_weight > 0 needs labelled pairs: set data.single_prob > 0")
-        if self.optim.contrastive_weight < 0 or self.optim.supervised_weight < 0 or \
-                self.optim.contrastive_weight + self.optim.supervised_weight == 0:
+        if (
+            self.optim.contrastive_weight < 0
+            or self.optim.supervised_weight < 0
+            or self.optim.contrastive_weight + self.optim.supervised_weight == 0
+        ):
             raise ValueError("optim.contrastive_weight and optim.supervised_weight must be >= 0, not both 0")
         if self.run.freeze_stages < 0:
             raise ValueError(f"run.freeze_stages must be >= 0, got {self.run.freeze_stages}")

@@ -26,20 +26,25 @@ import argparse
 import csv
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np
 from tqdm import tqdm
 
-from arniqa_edge.cli_conventions import (HelpFormatter, add_output_argument, add_verbosity_arguments, configure_logging,
-                                         progress_disable)
+from arniqa_edge.cli_conventions import (
+    HelpFormatter,
+    add_output_argument,
+    add_verbosity_arguments,
+    configure_logging,
+    progress_disable,
+)
 
 from .baselines import laplacian_features
-from .kadid_proxy import build as build_proxy
 from .kadid_proxy import IMPLEMENTATIONS, default_types, proxy_distortions
+from .kadid_proxy import build as build_proxy
 from .protocols import HoldoutResult, SplitsResult, evaluate_holdout, evaluate_splits
 from .splits import NUM_SPLITS, content_splits
 
@@ -55,14 +60,20 @@ def encoder_featurizer(model: str, weights: Path, device: str, protocol: str, ba
     from arniqa_edge.features import FeatureExtractor
     from arniqa_edge.models import get_model_config
 
-    extractor = FeatureExtractor(get_model_config(model), weights, backend="torch", device=device,
-                                 protocol=protocol, batch_size=batch_size)
+    extractor = FeatureExtractor(
+        get_model_config(model), weights, backend="torch", device=device, protocol=protocol, batch_size=batch_size
+    )
 
     def featurize(paths: list[Path], name: str = "") -> np.ndarray:
         out = []
-        for start in tqdm(range(0, len(paths), batch_size), desc=f"features {weights.name}", unit="batch",
-                          disable=progress_disable(), leave=False):
-            out.extend(extractor.embed_batch(paths[start:start + batch_size]))
+        for start in tqdm(
+            range(0, len(paths), batch_size),
+            desc=f"features {weights.name}",
+            unit="batch",
+            disable=progress_disable(),
+            leave=False,
+        ):
+            out.extend(extractor.embed_batch(paths[start : start + batch_size]))
         return np.stack(out)
 
     return featurize
@@ -133,6 +144,7 @@ def featurizers(args) -> dict[str, Featurizer]:
 
     The whole-image protocol runs exported graphs on onnxruntime; five_crop runs torch.
     """
+
     def encoder(path: Path, readout: str = "pooled") -> Featurizer:
         if args.protocol == "whole":
             return graph_featurizer(args.model, path, args.work, readout)
@@ -157,13 +169,15 @@ def featurizers(args) -> dict[str, Featurizer]:
 # --- KADID proxy ---------------------------------------------------------------------
 
 
-def proxy_set(content: Path, folder: Path, images: int, types: list[str], seed: int,
-              implementation: str = "project") -> list[dict]:
+def proxy_set(
+    content: Path, folder: Path, images: int, types: list[str], seed: int, implementation: str = "project"
+) -> list[dict]:
     """The rows of the first `images` contents of a proxy set, built unless `folder` holds them.
 
     A folder built for more contents serves fewer (its first ones, in build order), so
     a quick evaluation can reuse the set of a larger one.
     """
+
     def first_contents(rows: list[dict]) -> list[dict]:
         kept = list(dict.fromkeys(r["group"] for r in rows))[:images]
         return [r for r in rows if r["group"] in set(kept) and r["type"] in set(types)]
@@ -176,8 +190,9 @@ def proxy_set(content: Path, folder: Path, images: int, types: list[str], seed: 
         build_proxy(content, folder, images, types, [1, 2, 3, 4, 5], seed=seed, implementation=implementation)
     rows = first_contents(_read_rows(index))
     if not is_complete(rows):
-        raise ValueError(f"{content}: has fewer than {images} images ({len(rows)} proxy rows, expected "
-                         f"{images * len(types) * 5})")
+        raise ValueError(
+            f"{content}: has fewer than {images} images ({len(rows)} proxy rows, expected {images * len(types) * 5})"
+        )
     for row in rows:
         row["path"] = folder / row["image"]
     return rows
@@ -193,27 +208,45 @@ def run_proxy(args) -> dict:
     train = proxy_set(args.train_content, args.work / "proxies" / "train", args.train_images, args.types, seed=0)
     if args.val_implementation == "independent":
         types = [t for t in args.types if t in default_types("independent")]
-        val = proxy_set(args.val_content, args.work / "proxies" / "val-independent", args.val_images, types, seed=1,
-                        implementation="independent")
+        val = proxy_set(
+            args.val_content,
+            args.work / "proxies" / "val-independent",
+            args.val_images,
+            types,
+            seed=1,
+            implementation="independent",
+        )
     else:
         val = proxy_set(args.val_content, args.work / "proxies" / "val", args.val_images, args.types, seed=1)
     results = {}
     for name, featurize in methods.items():
         result = evaluate_holdout(
-            featurize([r["path"] for r in train], "train"), np.array([float(r["score"]) for r in train]),
+            featurize([r["path"] for r in train], "train"),
+            np.array([float(r["score"]) for r in train]),
             np.array([r["group"] for r in train]),
-            featurize([r["path"] for r in val], "val"), np.array([float(r["score"]) for r in val]),
-            np.array([r["type"] for r in val]))
+            featurize([r["path"] for r in val], "val"),
+            np.array([float(r["score"]) for r in val]),
+            np.array([r["type"] for r in val]),
+        )
         results[name] = holdout_summary(result)
-    return {"benchmark": "kadid_proxy" if args.val_implementation == "project" else "kadid_proxy_independent",
-            "train_images": args.train_images, "val_images": args.val_images,
-            "val_implementation": args.val_implementation, "types": sorted({r["type"] for r in val}),
-            "protocol": args.protocol, "methods": results}
+    return {
+        "benchmark": "kadid_proxy" if args.val_implementation == "project" else "kadid_proxy_independent",
+        "train_images": args.train_images,
+        "val_images": args.val_images,
+        "val_implementation": args.val_implementation,
+        "types": sorted({r["type"] for r in val}),
+        "protocol": args.protocol,
+        "methods": results,
+    }
 
 
 def holdout_summary(result: HoldoutResult) -> dict:
-    return {"alpha": result.alpha, "cv_srcc": result.cv_srcc, "overall": asdict(result.overall),
-            "by_type": {t: asdict(c) for t, c in result.by_type.items()}}
+    return {
+        "alpha": result.alpha,
+        "cv_srcc": result.cv_srcc,
+        "overall": asdict(result.overall),
+        "by_type": {t: asdict(c) for t, c in result.by_type.items()},
+    }
 
 
 # --- labelled datasets ---------------------------------------------------------------
@@ -230,14 +263,22 @@ def run_dataset(args) -> dict:
     for name, featurize in featurizers(args).items():
         result = evaluate_splits(featurize(list(dataset.images), args.name), labels.scores, splits, types)
         results[name] = splits_summary(result)
-    return {"benchmark": args.name, "images": len(dataset), "splits": args.splits, "protocol": args.protocol,
-            "methods": results}
+    return {
+        "benchmark": args.name,
+        "images": len(dataset),
+        "splits": args.splits,
+        "protocol": args.protocol,
+        "methods": results,
+    }
 
 
 def splits_summary(result: SplitsResult) -> dict:
-    return {"alpha": result.alpha, "overall": asdict(result.median),
-            "by_type": {t: asdict(c) for t, c in result.median_by_type.items()},
-            "per_split": [asdict(c) for c in result.overall]}
+    return {
+        "alpha": result.alpha,
+        "overall": asdict(result.median),
+        "by_type": {t: asdict(c) for t, c in result.median_by_type.items()},
+        "per_split": [asdict(c) for c in result.overall],
+    }
 
 
 # --- reporting -----------------------------------------------------------------------
@@ -279,38 +320,79 @@ def write_report(report: dict, out: Path, stem: str) -> tuple[Path, Path]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m training.evaluate", description=__doc__.split("\n\n")[0],
-                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=HelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m training.evaluate",
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=HelpFormatter,
+    )
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--weights", nargs="*", default=[], metavar="[NAME=]PATH",
-                        help="encoder weights to evaluate (default: none, the baselines only)")
-    common.add_argument("--baselines", type=lambda s: [b for b in s.split(",") if b], default=list(BASELINES),
-                        help=f"comma-separated, from {', '.join(BASELINES)} (default: all; '' for none)")
+    common.add_argument(
+        "--weights",
+        nargs="*",
+        default=[],
+        metavar="[NAME=]PATH",
+        help="encoder weights to evaluate (default: none, the baselines only)",
+    )
+    common.add_argument(
+        "--baselines",
+        type=lambda s: [b for b in s.split(",") if b],
+        default=list(BASELINES),
+        help=f"comma-separated, from {', '.join(BASELINES)} (default: all; '' for none)",
+    )
     common.add_argument("--model", default="arniqa-lite0", help="model of the --weights")
     common.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    common.add_argument("--protocol", default="whole", choices=("whole", "five_crop"),
-                        help="views per image (five_crop: the paper's, needs images >= 448 px)")
-    common.add_argument("--work", type=Path, default=Path("runs/eval/cache"),
-                        help="folder for built proxy sets and baseline weights")
-    add_output_argument(common, "folder for the JSON/markdown results", aliases=("--out",), dest="out",
-                        type=Path, default=Path("runs/eval"))
+    common.add_argument(
+        "--protocol",
+        default="whole",
+        choices=("whole", "five_crop"),
+        help="views per image (five_crop: the paper's, needs images >= 448 px)",
+    )
+    common.add_argument(
+        "--work", type=Path, default=Path("runs/eval/cache"), help="folder for built proxy sets and baseline weights"
+    )
+    add_output_argument(
+        common,
+        "folder for the JSON/markdown results",
+        aliases=("--out",),
+        dest="out",
+        type=Path,
+        default=Path("runs/eval"),
+    )
     add_verbosity_arguments(common, default="warning")
     sub = parser.add_subparsers(dest="benchmark", required=True)
     proxy = sub.add_parser("proxy", parents=[common], help="the KADID proxy benchmark", formatter_class=HelpFormatter)
     proxy.add_argument("--train-images", type=int, default=20, help="train content images")
     proxy.add_argument("--val-images", type=int, default=20, help="held-out content images")
-    proxy.add_argument("--types", type=lambda s: s.split(","), default=[spec.name for spec in proxy_distortions()],
-                       help="comma-separated distortion names (default: the 23 with a KADID counterpart)")
-    proxy.add_argument("--val-implementation", choices=IMPLEMENTATIONS, default="project",
-                       help="distortions of the test set: this project's degradation model, or independent "
-                            "OpenCV/numpy versions of 11 KADID types (the regressor is always fitted on the "
-                            "project's)")
-    proxy.add_argument("--train-content", type=Path, default=SHARED_DATA / "pristine" / "train",
-                       help="pristine photos the regressor's proxy is built from")
-    proxy.add_argument("--val-content", type=Path, default=SHARED_DATA / "pristine" / "val",
-                       help="held-out pristine photos the test proxy is built from")
-    dataset = sub.add_parser("dataset", parents=[common], help="a labelled IQA dataset, 10 splits by content",
-                             formatter_class=HelpFormatter)
+    proxy.add_argument(
+        "--types",
+        type=lambda s: s.split(","),
+        default=[spec.name for spec in proxy_distortions()],
+        help="comma-separated distortion names (default: the 23 with a KADID counterpart)",
+    )
+    proxy.add_argument(
+        "--val-implementation",
+        choices=IMPLEMENTATIONS,
+        default="project",
+        help="distortions of the test set: this project's degradation model, or independent "
+        "OpenCV/numpy versions of 11 KADID types (the regressor is always fitted on the "
+        "project's)",
+    )
+    proxy.add_argument(
+        "--train-content",
+        type=Path,
+        default=SHARED_DATA / "pristine" / "train",
+        help="pristine photos the regressor's proxy is built from",
+    )
+    proxy.add_argument(
+        "--val-content",
+        type=Path,
+        default=SHARED_DATA / "pristine" / "val",
+        help="held-out pristine photos the test proxy is built from",
+    )
+    dataset = sub.add_parser(
+        "dataset", parents=[common], help="a labelled IQA dataset, 10 splits by content", formatter_class=HelpFormatter
+    )
     dataset.add_argument("--name", required=True, help="kadid10k, live, csiq, tid2013, koniq10k, clive, spaq")
     dataset.add_argument("--root", type=Path, required=True, help="folder with the dataset's images")
     dataset.add_argument("--labels", type=Path, help="label CSV (default: the project's label file)")

@@ -14,7 +14,7 @@ model never saw implemented this way.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -61,8 +61,9 @@ def jpeg(rgb, quality, rng):
 
 def jpeg2000(rgb, ratio, rng):
     # OpenCV's rate parameter is the target size per mille of the raw image.
-    ok, data = cv2.imencode(".jp2", _to_uint8_bgr(rgb), [cv2.IMWRITE_JPEG2000_COMPRESSION_X1000,
-                                                         max(1, round(1000 / ratio))])
+    ok, data = cv2.imencode(
+        ".jp2", _to_uint8_bgr(rgb), [cv2.IMWRITE_JPEG2000_COMPRESSION_X1000, max(1, round(1000 / ratio))]
+    )
     return _from_uint8_bgr(cv2.imdecode(data, cv2.IMREAD_COLOR))
 
 
@@ -100,9 +101,16 @@ def quantization(rgb, levels, rng):
 
 
 EXTERNAL: dict[str, ExternalFn] = {
-    "gaublur": gaussian_blur, "lensblur": lens_blur, "motionblur": motion_blur, "jpeg": jpeg,
-    "jpeg2000": jpeg2000, "whitenoise": white_noise, "impulsenoise": impulse_noise,
-    "multnoise": multiplicative_noise, "pixelate": pixelate, "meanshift": mean_shift,
+    "gaublur": gaussian_blur,
+    "lensblur": lens_blur,
+    "motionblur": motion_blur,
+    "jpeg": jpeg,
+    "jpeg2000": jpeg2000,
+    "whitenoise": white_noise,
+    "impulsenoise": impulse_noise,
+    "multnoise": multiplicative_noise,
+    "pixelate": pixelate,
+    "meanshift": mean_shift,
     "quantization": quantization,
 }
 

@@ -10,8 +10,8 @@ eager on a CPU, and exactly what a deployment computes.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -92,8 +92,9 @@ class GraphFeaturizer:
             if len(features) == len(paths):
                 return features
         out, pending = [], []
-        for path in tqdm(paths, desc=f"features {self.graph.stem} {name}".strip(), unit="img", disable=None,
-                         leave=False):
+        for path in tqdm(
+            paths, desc=f"features {self.graph.stem} {name}".strip(), unit="img", disable=None, leave=False
+        ):
             inputs = preprocess(read_bgr(path), self.spec)
             if pending and (pending[0][0].shape != inputs[0].shape or len(pending) >= self.batch_size):
                 out.append(self._run(pending))

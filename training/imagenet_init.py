@@ -29,8 +29,9 @@ def lite0_imagenet_state_dict(with_classifier: bool = False) -> dict[str, torch.
     converted = {}
     for (src_name, tensor), (dst_name, ref) in zip(source.items(), target.items()):
         if tensor.shape != ref.shape:
-            raise RuntimeError(f"shape mismatch mapping {src_name} {tuple(tensor.shape)} "
-                               f"onto {dst_name} {tuple(ref.shape)}")
+            raise RuntimeError(
+                f"shape mismatch mapping {src_name} {tuple(tensor.shape)} onto {dst_name} {tuple(ref.shape)}"
+            )
         converted[dst_name] = tensor
     if not with_classifier:
         converted = {k: v for k, v in converted.items() if not k.startswith("classifier.")}

@@ -39,8 +39,12 @@ def initial_encoder(model: str, seed: int = 0):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m training.init_weights", description=__doc__.split("\n\n")[0],
-                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=HelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m training.init_weights",
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=HelpFormatter,
+    )
     parser.add_argument("--model", default="arniqa-lite0", choices=list_models(), help="model to initialise")
     add_output_argument(parser, "output .safetensors file", required=True, type=Path)
     parser.add_argument("--seed", type=int, default=0, help="seed of the projector's random init")

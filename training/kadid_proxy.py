@@ -29,8 +29,13 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from arniqa_edge.cli_conventions import (HelpFormatter, add_output_argument, add_verbosity_arguments, configure_logging,
-                                         progress_disable)
+from arniqa_edge.cli_conventions import (
+    HelpFormatter,
+    add_output_argument,
+    add_verbosity_arguments,
+    configure_logging,
+    progress_disable,
+)
 
 from .degradation.images import to_bgr_uint8
 from .degradation.reference import apply_distortion
@@ -95,7 +100,7 @@ def prepare_content(path: Path, short_side: int = KADID_SHORT_SIDE, long_side: i
     limits = (short_side, long_side) if height <= width else (long_side, short_side)
     crop_h, crop_w = min(height, limits[0]), min(width, limits[1])
     top, left = (height - crop_h) // 2, (width - crop_w) // 2
-    return np.ascontiguousarray(image[top:top + crop_h, left:left + crop_w, ::-1])
+    return np.ascontiguousarray(image[top : top + crop_h, left : left + crop_w, ::-1])
 
 
 def default_types(implementation: str = "project") -> list[str]:
@@ -129,9 +134,19 @@ def distorter(implementation: str):
     return apply
 
 
-def build(content: Path, out: Path, images: int, types: list[str], levels: list[int],
-          short_side: int = KADID_SHORT_SIDE, long_side: int = KADID_LONG_SIDE, include_pristine: bool = False,
-          seed: int = 0, labels: Path = DEFAULT_LABELS, implementation: str = "project") -> Path:
+def build(
+    content: Path,
+    out: Path,
+    images: int,
+    types: list[str],
+    levels: list[int],
+    short_side: int = KADID_SHORT_SIDE,
+    long_side: int = KADID_LONG_SIDE,
+    include_pristine: bool = False,
+    seed: int = 0,
+    labels: Path = DEFAULT_LABELS,
+    implementation: str = "project",
+) -> Path:
     mos = kadid_level_mos(labels)
     specs = [get_spec(name) for name in types]
     for spec in specs:
@@ -144,8 +159,10 @@ def build(content: Path, out: Path, images: int, types: list[str], levels: list[
     out.mkdir(parents=True, exist_ok=True)
     index = out / "scores.csv"
     total = len(files) * (len(specs) * len(levels) + int(include_pristine))
-    with open(index, "w", newline="") as f, \
-            tqdm(total=total, desc="kadid proxy", unit="img", disable=progress_disable()) as bar:
+    with (
+        open(index, "w", newline="") as f,
+        tqdm(total=total, desc="kadid proxy", unit="img", disable=progress_disable()) as bar,
+    ):
         writer = csv.writer(f)
         writer.writerow(["image", "score", "group", "type", "level"])
         for content_index, path in enumerate(files):
@@ -168,27 +185,47 @@ def build(content: Path, out: Path, images: int, types: list[str], levels: list[
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m training.kadid_proxy", description=__doc__.split("\n\n")[0],
-                                     formatter_class=HelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m training.kadid_proxy", description=__doc__.split("\n\n")[0], formatter_class=HelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    b = sub.add_parser("build", help="distort pristine content and label it with KADID's mean MOS",
-                       description="Distort pristine content and label it with KADID's mean MOS.",
-                       formatter_class=HelpFormatter)
+    b = sub.add_parser(
+        "build",
+        help="distort pristine content and label it with KADID's mean MOS",
+        description="Distort pristine content and label it with KADID's mean MOS.",
+        formatter_class=HelpFormatter,
+    )
     b.add_argument("--content", type=Path, required=True, help="folder of pristine images")
-    add_output_argument(b, "output folder (PNG images + scores.csv)", required=True, aliases=("--out",), dest="out",
-                        type=Path)
+    add_output_argument(
+        b, "output folder (PNG images + scores.csv)", required=True, aliases=("--out",), dest="out", type=Path
+    )
     b.add_argument("--images", type=int, default=20, help="number of content images (sorted by name)")
-    b.add_argument("--types", help="comma-separated distortion names (default: the 23 with a KADID counterpart, "
-                                   "or the 11 independent ones with --implementation independent)")
+    b.add_argument(
+        "--types",
+        help="comma-separated distortion names (default: the 23 with a KADID counterpart, "
+        "or the 11 independent ones with --implementation independent)",
+    )
     b.add_argument("--levels", default="1,2,3,4,5", help="comma-separated levels (default: all five)")
-    b.add_argument("--short-side", type=int, default=KADID_SHORT_SIDE,
-                   help="content short side at most this (area downscale; default: %(default)s, KADID's scale)")
-    b.add_argument("--long-side", type=int, default=KADID_LONG_SIDE,
-                   help="content long side center-cropped to at most this (default: %(default)s)")
+    b.add_argument(
+        "--short-side",
+        type=int,
+        default=KADID_SHORT_SIDE,
+        help="content short side at most this (area downscale; default: %(default)s, KADID's scale)",
+    )
+    b.add_argument(
+        "--long-side",
+        type=int,
+        default=KADID_LONG_SIDE,
+        help="content long side center-cropped to at most this (default: %(default)s)",
+    )
     b.add_argument("--include-pristine", action="store_true", help="also write the undistorted crop (unlabelled)")
-    b.add_argument("--implementation", choices=IMPLEMENTATIONS, default="project",
-                   help="distortion code: this project's degradation model, or independent OpenCV/numpy "
-                        "versions of 11 types (default: %(default)s)")
+    b.add_argument(
+        "--implementation",
+        choices=IMPLEMENTATIONS,
+        default="project",
+        help="distortion code: this project's degradation model, or independent OpenCV/numpy "
+        "versions of 11 types (default: %(default)s)",
+    )
     b.add_argument("--seed", type=int, default=0, help="seed of the distortions' random parameters")
     b.add_argument("--labels", type=Path, default=DEFAULT_LABELS, help="KADID-10k.csv")
     add_verbosity_arguments(b, default="warning")
@@ -200,9 +237,19 @@ def main(argv=None) -> int:
     configure_logging(args)
     try:
         types = args.types.split(",") if args.types else default_types(args.implementation)
-        index = build(args.content, args.out, args.images, types,
-                      [int(v) for v in args.levels.split(",")], args.short_side, args.long_side,
-                      args.include_pristine, args.seed, args.labels, args.implementation)
+        index = build(
+            args.content,
+            args.out,
+            args.images,
+            types,
+            [int(v) for v in args.levels.split(",")],
+            args.short_side,
+            args.long_side,
+            args.include_pristine,
+            args.seed,
+            args.labels,
+            args.implementation,
+        )
     except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -20,7 +20,6 @@ not in the encoder's weights file.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from arniqa_edge.models.encoder import ARNIQAEncoder
@@ -32,12 +31,20 @@ LABEL_CENTRE = 3.0
 
 
 class QualityObjective(nn.Module):
-    def __init__(self, encoder: ARNIQAEncoder, temperature: float = 0.1, contrastive_weight: float = 1.0,
-                 supervised_weight: float = 0.0, mask_same_degradation: bool = False):
+    def __init__(
+        self,
+        encoder: ARNIQAEncoder,
+        temperature: float = 0.1,
+        contrastive_weight: float = 1.0,
+        supervised_weight: float = 0.0,
+        mask_same_degradation: bool = False,
+    ):
         super().__init__()
         if contrastive_weight < 0 or supervised_weight < 0 or contrastive_weight + supervised_weight == 0:
-            raise ValueError("loss weights must be >= 0 and not both 0, got "
-                             f"contrastive {contrastive_weight}, supervised {supervised_weight}")
+            raise ValueError(
+                "loss weights must be >= 0 and not both 0, got "
+                f"contrastive {contrastive_weight}, supervised {supervised_weight}"
+            )
         self.encoder = encoder
         self.temperature = temperature
         self.contrastive_weight = contrastive_weight
@@ -54,8 +61,9 @@ class QualityObjective(nn.Module):
         """Head output in label units (MOS) from the two scales' normalised features."""
         return self.head(torch.cat([features_full, features_half], dim=1)).squeeze(1) + LABEL_CENTRE
 
-    def forward(self, views_a: torch.Tensor, views_b: torch.Tensor, labels: torch.Tensor,
-                groups: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def forward(
+        self, views_a: torch.Tensor, views_b: torch.Tensor, labels: torch.Tensor, groups: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Views as in `SynthesizedBatch` ((2B, 3, S, S): full-scale rows, then half-scale rows).
 
         Returns the total loss and its parts (detached).

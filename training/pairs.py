@@ -26,8 +26,9 @@ multi-process run sees exactly the samples a single uninterrupted run would.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -71,11 +72,11 @@ def random_crop(image: np.ndarray, size: int, rng: np.random.Generator) -> np.nd
     height, width = image.shape[:2]
     top = int(rng.integers(0, max(1, height - size + 1)))
     left = int(rng.integers(0, max(1, width - size + 1)))
-    window = image[top:top + size, left:left + size]
+    window = image[top : top + size, left : left + size]
     if window.shape[:2] == (size, size):
         return window
     padded = np.zeros((size, size, 3), dtype=image.dtype)
-    padded[:window.shape[0], :window.shape[1]] = window
+    padded[: window.shape[0], : window.shape[1]] = window
     return padded
 
 
@@ -90,8 +91,14 @@ class PairDataset(Dataset):
     """PairKey -> uint8 RGB tensors: {"a_full", "a_half", "b_full", "b_half"} of (3, S, S)
     (``half_scale="before"``) or {"a", "b"} of (3, 2S, 2S) (``half_scale="after"``)."""
 
-    def __init__(self, files: list[Path], crop_size: int = 224, preload: bool = False,
-                 half_scale: str = "before", max_short_side: int = 0):
+    def __init__(
+        self,
+        files: list[Path],
+        crop_size: int = 224,
+        preload: bool = False,
+        half_scale: str = "before",
+        max_short_side: int = 0,
+    ):
         if half_scale not in HALF_SCALE_MODES:
             raise ValueError(f"half_scale must be one of {', '.join(HALF_SCALE_MODES)}, got {half_scale!r}")
         self.files = list(files)
@@ -122,8 +129,10 @@ class PairDataset(Dataset):
             crops = [random_crop(view, self.crop_size, rng) for view in (a_full, a_half, b_full, b_half)]
         else:
             crops = [random_crop(view, 2 * self.crop_size, rng) for view in (a_full, b_full)]
-        return {name: torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1)))
-                for name, crop in zip(self.keys, crops)}
+        return {
+            name: torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1)))
+            for name, crop in zip(self.keys, crops)
+        }
 
 
 class PairSampler(Sampler[PairKey]):

@@ -54,16 +54,38 @@ log = logging.getLogger(__name__)
 
 #: command-line flag -> config key; `--set section.field=value` reaches the others.
 FLAGS = {
-    "model": "run.model", "init": "run.init", "out": "run.out", "data": "data.root", "device": "run.device",
-    "precision": "run.precision", "batch_size": "optim.batch_size", "lr": "optim.lr", "max_steps": "run.max_steps",
-    "max_minutes": "run.max_minutes", "crop_size": "data.crop_size", "workers": "data.num_workers",
-    "seed": "run.seed", "engine": "data.engine", "checkpoint_every": "run.checkpoint_every",
+    "model": "run.model",
+    "init": "run.init",
+    "out": "run.out",
+    "data": "data.root",
+    "device": "run.device",
+    "precision": "run.precision",
+    "batch_size": "optim.batch_size",
+    "lr": "optim.lr",
+    "max_steps": "run.max_steps",
+    "max_minutes": "run.max_minutes",
+    "crop_size": "data.crop_size",
+    "workers": "data.num_workers",
+    "seed": "run.seed",
+    "engine": "data.engine",
+    "checkpoint_every": "run.checkpoint_every",
     "threads": "run.threads",
 }
 #: keys that may change between the chunks of one run.
-RESUMABLE_CHANGES = {"run.max_minutes", "run.max_steps", "run.checkpoint_every", "run.log_every",
-                     "data.num_workers", "data.preload", "data.root", "run.out", "run.device", "run.compile",
-                     "run.threads", "run.snapshot_every"}
+RESUMABLE_CHANGES = {
+    "run.max_minutes",
+    "run.max_steps",
+    "run.checkpoint_every",
+    "run.log_every",
+    "data.num_workers",
+    "data.preload",
+    "data.root",
+    "run.out",
+    "run.device",
+    "run.compile",
+    "run.threads",
+    "run.snapshot_every",
+}
 ENCODER_FILE = "encoder.safetensors"
 
 
@@ -123,15 +145,27 @@ def initial_encoder(config: PretrainConfig) -> tuple[ARNIQAEncoder, str]:
     return load_encoder(model_config, config.run.init).train(), config.run.init
 
 
-def build_loader(config: PretrainConfig, dataset: PairDataset, process: Process, start_step: int,
-                 device: torch.device) -> DataLoader:
+def build_loader(
+    config: PretrainConfig, dataset: PairDataset, process: Process, start_step: int, device: torch.device
+) -> DataLoader:
     global_batch = config.optim.batch_size * process.world_size
-    sampler = PairSampler(len(dataset), seed=config.run.seed, rank=process.rank, world_size=process.world_size,
-                          start=start_step * global_batch)
+    sampler = PairSampler(
+        len(dataset),
+        seed=config.run.seed,
+        rank=process.rank,
+        world_size=process.world_size,
+        start=start_step * global_batch,
+    )
     workers = config.data.num_workers
-    return DataLoader(dataset, batch_size=config.optim.batch_size, sampler=sampler, num_workers=workers,
-                      pin_memory=device.type == "cuda", prefetch_factor=4 if workers else None,
-                      persistent_workers=False)
+    return DataLoader(
+        dataset,
+        batch_size=config.optim.batch_size,
+        sampler=sampler,
+        num_workers=workers,
+        pin_memory=device.type == "cuda",
+        prefetch_factor=4 if workers else None,
+        persistent_workers=False,
+    )
 
 
 class TrainLog:
@@ -153,8 +187,9 @@ class TrainLog:
         else:
             self._tensorboard = SummaryWriter(str(out / "tensorboard"))
 
-    def write(self, step: int, lr: float, loss: float, parts: dict[str, float], images_per_s: float,
-              elapsed: float) -> None:
+    def write(
+        self, step: int, lr: float, loss: float, parts: dict[str, float], images_per_s: float, elapsed: float
+    ) -> None:
         part_cells = [f"{parts[name]:.5f}" if name in parts else "" for name in ("contrastive", "supervised")]
         self._csv.writerow([step, f"{lr:.6g}", f"{loss:.5f}", *part_cells, f"{images_per_s:.1f}", f"{elapsed:.1f}"])
         self._file.flush()
@@ -175,8 +210,9 @@ def check_resumed_config(saved: dict, current: dict) -> None:
         for name, value in values.items():
             key = f"{section}.{name}"
             if key not in RESUMABLE_CHANGES and current.get(section, {}).get(name) != value:
-                log.warning("resuming with %s = %r, the checkpoint was made with %r", key,
-                            current[section][name], value)
+                log.warning(
+                    "resuming with %s = %r, the checkpoint was made with %r", key, current[section][name], value
+                )
 
 
 def any_rank(flag: bool, process: Process, device: torch.device) -> bool:
@@ -188,8 +224,13 @@ def any_rank(flag: bool, process: Process, device: torch.device) -> bool:
     return bool(value.item())
 
 
-def optimization_step(loss: torch.Tensor, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                      scaler: torch.amp.GradScaler | None, clip_grad_norm: float) -> None:
+def optimization_step(
+    loss: torch.Tensor,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler | None,
+    clip_grad_norm: float,
+) -> None:
     """Backward and update; with fp16 the scaler unscales before clipping and skips steps with inf grads."""
     optimizer.zero_grad(set_to_none=True)
     (scaler.scale(loss) if scaler is not None else loss).backward()
@@ -222,8 +263,9 @@ def build_optimizer(config: PretrainConfig, model: QualityObjective) -> torch.op
     groups = [{"params": body, "lr_scale": 1.0}, {"params": head, "lr_scale": config.optim.head_lr_scale}]
     if config.optim.optimizer == "adamw":
         return torch.optim.AdamW(groups, lr=config.optim.lr, weight_decay=config.optim.weight_decay)
-    return torch.optim.SGD(groups, lr=config.optim.lr, momentum=config.optim.momentum,
-                           weight_decay=config.optim.weight_decay)
+    return torch.optim.SGD(
+        groups, lr=config.optim.lr, momentum=config.optim.momentum, weight_decay=config.optim.weight_decay
+    )
 
 
 def learning_rate(config: PretrainConfig, step: int) -> float:
@@ -242,8 +284,16 @@ def build_synthesizer(config: PretrainConfig, model_config, process: Process) ->
         singles = SingleDistortionSampler([spec.name for spec in proxy_distortions()], data.num_levels)
         sampler = MixtureSampler(singles, sampler, data.single_prob)
         labels = ProxyLabels()
-    return PairSynthesizer(sampler, model_config.mean, model_config.std, seed=config.run.seed, rank=process.rank,
-                           engine=data.engine, half_scale=data.half_scale, labels=labels)
+    return PairSynthesizer(
+        sampler,
+        model_config.mean,
+        model_config.std,
+        seed=config.run.seed,
+        rank=process.rank,
+        engine=data.engine,
+        half_scale=data.half_scale,
+        labels=labels,
+    )
 
 
 def train(config: PretrainConfig, command: str) -> Path | None:
@@ -267,8 +317,13 @@ def train(config: PretrainConfig, command: str) -> Path | None:
     encoder, init_source = initial_encoder(config)
     memory_format = torch.channels_last if config.run.channels_last else torch.contiguous_format
     frozen = freeze_early_stages(encoder, config.run.freeze_stages)
-    model = QualityObjective(encoder, config.optim.temperature, config.optim.contrastive_weight,
-                             config.optim.supervised_weight, config.optim.mask_same_degradation)
+    model = QualityObjective(
+        encoder,
+        config.optim.temperature,
+        config.optim.contrastive_weight,
+        config.optim.supervised_weight,
+        config.optim.mask_same_degradation,
+    )
     model = model.to(device, memory_format=memory_format)
     optimizer = build_optimizer(config, model)
     amp_dtype = autocast_dtype(config.run.precision, device)
@@ -291,14 +346,25 @@ def train(config: PretrainConfig, command: str) -> Path | None:
     if config.run.compile and device.type == "cuda":
         trained = torch.compile(trained)
 
-    dataset = PairDataset(list_images(config.data.root), config.data.crop_size, preload=config.data.preload,
-                          half_scale=config.data.half_scale, max_short_side=config.data.max_short_side)
+    dataset = PairDataset(
+        list_images(config.data.root),
+        config.data.crop_size,
+        preload=config.data.preload,
+        half_scale=config.data.half_scale,
+        max_short_side=config.data.max_short_side,
+    )
     loader = build_loader(config, dataset, process, step, device)
     synthesizer = build_synthesizer(config, model_config, process)
 
     train_log = TrainLog(out) if process.is_main else None
-    bar = tqdm(total=config.run.max_steps, initial=step, unit="step", desc="pretrain", disable=None if process.is_main else True,
-               dynamic_ncols=True)
+    bar = tqdm(
+        total=config.run.max_steps,
+        initial=step,
+        unit="step",
+        desc="pretrain",
+        disable=None if process.is_main else True,
+        dynamic_ncols=True,
+    )
     deadline = started + 60 * config.run.max_minutes if config.run.max_minutes > 0 else None
     views_per_step = 4 * config.optim.batch_size * process.world_size
     window_start, window_steps = time.monotonic(), 0
@@ -333,18 +399,29 @@ def train(config: PretrainConfig, command: str) -> Path | None:
             images_per_s = views_per_step * window_steps / max(now - window_start, 1e-9)
             window_start, window_steps = now, 0
             part_values = {name: part.item() for name, part in parts.items()}
-            bar.set_postfix(loss=f"{value:.4f}", **{k: f"{v:.3f}" for k, v in part_values.items()},
-                            img_s=f"{images_per_s:.0f}", lr=f"{lr:.2e}")
+            bar.set_postfix(
+                loss=f"{value:.4f}",
+                **{k: f"{v:.3f}" for k, v in part_values.items()},
+                img_s=f"{images_per_s:.0f}",
+                lr=f"{lr:.2e}",
+            )
             if train_log is not None:
                 train_log.write(step, lr, value, part_values, images_per_s, now - started)
         out_of_time = at_log_step and any_rank(deadline is not None and time.monotonic() > deadline, process, device)
-        if process.is_main and (step % config.run.checkpoint_every == 0 or out_of_time
-                                or step == config.run.max_steps):
-            checkpoint.save_checkpoint(last, model=model, optimizer=optimizer, scaler=scaler, step=step,
-                                       config=config.to_dict())
+        if process.is_main and (step % config.run.checkpoint_every == 0 or out_of_time or step == config.run.max_steps):
+            checkpoint.save_checkpoint(
+                last, model=model, optimizer=optimizer, scaler=scaler, step=step, config=config.to_dict()
+            )
         if process.is_main and config.run.snapshot_every and step % config.run.snapshot_every == 0:
-            save_encoder(model.encoder, out / f"encoder-step{step}.safetensors", command=command, init=init_source,
-                         step=str(step), complete="false", config=json.dumps(config.to_dict()))
+            save_encoder(
+                model.encoder,
+                out / f"encoder-step{step}.safetensors",
+                command=command,
+                init=init_source,
+                step=str(step),
+                complete="false",
+                config=json.dumps(config.to_dict()),
+            )
         if out_of_time:
             break
     bar.close()
@@ -353,8 +430,15 @@ def train(config: PretrainConfig, command: str) -> Path | None:
     if process.is_main:
         train_log.close()
         encoder_path = out / ENCODER_FILE
-        save_encoder(model.encoder, encoder_path, command=command, init=init_source, step=str(step),
-                     complete=str(step >= config.run.max_steps).lower(), config=json.dumps(config.to_dict()))
+        save_encoder(
+            model.encoder,
+            encoder_path,
+            command=command,
+            init=init_source,
+            step=str(step),
+            complete=str(step >= config.run.max_steps).lower(),
+            config=json.dumps(config.to_dict()),
+        )
         if step < config.run.max_steps:
             print(f"stopped at step {step}/{config.run.max_steps} (time budget); run the same command to resume")
         else:
@@ -367,14 +451,22 @@ def train(config: PretrainConfig, command: str) -> Path | None:
 
 
 def parse_args(argv: list[str] | None) -> PretrainConfig:
-    parser = argparse.ArgumentParser(prog="python -m training.pretrain", description=__doc__.split("\n\n")[0],
-                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m training.pretrain",
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawTextHelpFormatter,
+    )
     parser.add_argument("--config", type=Path, help="YAML or JSON file with sections data, optim, run")
-    parser.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
-                        help="override any config field (repeatable)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.FIELD=VALUE",
+        help="override any config field (repeatable)",
+    )
     for flag, key in FLAGS.items():
-        parser.add_argument("--" + flag.replace("_", "-"), dest=flag, metavar=flag.upper(),
-                            help=f"sets {key}")
+        parser.add_argument("--" + flag.replace("_", "-"), dest=flag, metavar=flag.upper(), help=f"sets {key}")
     parser.add_argument("--preload", action="store_const", const="true", help="sets data.preload")
     args = parser.parse_args(argv)
     overrides = dict(parse_override(text) for text in args.set)

@@ -15,8 +15,8 @@ an image's prediction is the mean over its views.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 from scipy import stats
@@ -66,16 +66,25 @@ def _check(features: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.nda
     return features, scores
 
 
-def select_alpha(features: np.ndarray, scores: np.ndarray, splits: Sequence[Split],
-                 alphas: Sequence[float] = DEFAULT_ALPHAS, paths: Sequence[RidgePath] | None = None) -> float:
+def select_alpha(
+    features: np.ndarray,
+    scores: np.ndarray,
+    splits: Sequence[Split],
+    alphas: Sequence[float] = DEFAULT_ALPHAS,
+    paths: Sequence[RidgePath] | None = None,
+) -> float:
     """The alpha with the highest median validation SRCC over the splits.
 
     `paths` are the ridge fits of the splits' train parts, when the caller has them already.
     """
     features, scores = _check(features, scores)
     paths = paths or [_fit(features, scores, split.train) for split in splits]
-    val_srcc = np.array([[correlations(_predict(path, features, split.val, alpha), scores[split.val]).srcc
-                          for alpha in alphas] for path, split in zip(paths, splits)])
+    val_srcc = np.array(
+        [
+            [correlations(_predict(path, features, split.val, alpha), scores[split.val]).srcc for alpha in alphas]
+            for path, split in zip(paths, splits)
+        ]
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: constant predictions
         median = np.nanmedian(val_srcc, axis=0)
@@ -91,8 +100,9 @@ class SplitsResult:
 
     @staticmethod
     def _median(values: list[Correlations]) -> Correlations:
-        return Correlations(float(np.nanmedian([v.srcc for v in values])),
-                            float(np.nanmedian([v.plcc for v in values])))
+        return Correlations(
+            float(np.nanmedian([v.srcc for v in values])), float(np.nanmedian([v.plcc for v in values]))
+        )
 
     @property
     def median(self) -> Correlations:
@@ -103,8 +113,13 @@ class SplitsResult:
         return {t: self._median(values) for t, values in self.by_type.items()}
 
 
-def evaluate_splits(features: np.ndarray, scores: np.ndarray, splits: Sequence[Split],
-                    types: np.ndarray | None = None, alphas: Sequence[float] = DEFAULT_ALPHAS) -> SplitsResult:
+def evaluate_splits(
+    features: np.ndarray,
+    scores: np.ndarray,
+    splits: Sequence[Split],
+    types: np.ndarray | None = None,
+    alphas: Sequence[float] = DEFAULT_ALPHAS,
+) -> SplitsResult:
     features, scores = _check(features, scores)
     paths = [_fit(features, scores, split.train) for split in splits]  # one decomposition per split
     result = SplitsResult(alpha=select_alpha(features, scores, splits, alphas, paths))
@@ -126,8 +141,13 @@ class HoldoutResult:
     predictions: np.ndarray
 
 
-def cross_validated_alpha(features: np.ndarray, scores: np.ndarray, groups: np.ndarray, folds: int = 5,
-                          alphas: Sequence[float] = DEFAULT_ALPHAS) -> tuple[float, float]:
+def cross_validated_alpha(
+    features: np.ndarray,
+    scores: np.ndarray,
+    groups: np.ndarray,
+    folds: int = 5,
+    alphas: Sequence[float] = DEFAULT_ALPHAS,
+) -> tuple[float, float]:
     """(alpha, its SRCC) by grouped k-fold: no content is fitted and validated on at once."""
     features, scores = _check(features, scores)
     folds = min(folds, len(np.unique(groups)))
@@ -143,13 +163,25 @@ def cross_validated_alpha(features: np.ndarray, scores: np.ndarray, groups: np.n
     return float(alphas[best]), float(srcc[best])
 
 
-def evaluate_holdout(train_features: np.ndarray, train_scores: np.ndarray, train_groups: np.ndarray,
-                     test_features: np.ndarray, test_scores: np.ndarray, test_types: np.ndarray,
-                     alphas: Sequence[float] = DEFAULT_ALPHAS, folds: int = 5) -> HoldoutResult:
+def evaluate_holdout(
+    train_features: np.ndarray,
+    train_scores: np.ndarray,
+    train_groups: np.ndarray,
+    test_features: np.ndarray,
+    test_scores: np.ndarray,
+    test_types: np.ndarray,
+    alphas: Sequence[float] = DEFAULT_ALPHAS,
+    folds: int = 5,
+) -> HoldoutResult:
     train_features, train_scores = _check(train_features, train_scores)
     test_features, test_scores = _check(test_features, test_scores)
     alpha, cv_srcc = cross_validated_alpha(train_features, train_scores, np.asarray(train_groups), folds, alphas)
     path = _fit(train_features, train_scores, np.arange(len(train_scores)))
     pred = _predict(path, test_features, np.arange(len(test_scores)), alpha)
-    return HoldoutResult(alpha, cv_srcc, correlations(pred, test_scores),
-                         correlations_by_type(pred, test_scores, np.asarray(test_types)), pred)
+    return HoldoutResult(
+        alpha,
+        cv_srcc,
+        correlations(pred, test_scores),
+        correlations_by_type(pred, test_scores, np.asarray(test_types)),
+        pred,
+    )

@@ -120,8 +120,9 @@ def release_onnx(release: Release, weights_hash: str) -> None:
     config = get_model_config(release.model)
     export_onnx(config, release.weights, release.onnx)
     full, half = model_inputs(check_frames(default_images(), None), config, None)
-    diffs = compare_with_torch(release.onnx, export_module(load_encoder(config, release.weights).backbone,
-                                                           ("features",), None), full, half)
+    diffs = compare_with_torch(
+        release.onnx, export_module(load_encoder(config, release.weights).backbone, ("features",), None), full, half
+    )
     if max(diffs.values()) > 1e-4:
         raise RuntimeError(f"{release.onnx}: differs from torch by {diffs}")
     log.info("exported %s (max |onnx - torch| %.2e)", release.onnx, max(diffs.values()))
@@ -139,8 +140,9 @@ def proxy_rows(release: Release) -> tuple[list[dict], list[dict]]:
     return train, val
 
 
-def proxy_features(release: Release, rows: list[dict], name: str, weights_hash: str,
-                   graph: Path | None = None) -> np.ndarray:
+def proxy_features(
+    release: Release, rows: list[dict], name: str, weights_hash: str, graph: Path | None = None
+) -> np.ndarray:
     """(N, 1, 2F) whole-image features of a proxy set from an ONNX export (default: the FP32 one), cached."""
     from arniqa_edge.features import FeatureExtractor
     from arniqa_edge.models import get_model_config
@@ -154,8 +156,9 @@ def proxy_features(release: Release, rows: list[dict], name: str, weights_hash: 
         features = np.load(cache)
         if len(features) == len(rows):
             return features
-    extractor = FeatureExtractor(get_model_config(release.model), graph, backend="onnxruntime",
-                                 device="cpu", batch_size=8)
+    extractor = FeatureExtractor(
+        get_model_config(release.model), graph, backend="onnxruntime", device="cpu", batch_size=8
+    )
     features = extract_features(extractor, [row["path"] for row in rows], desc=f"features {name}")[:, None, :]
     np.save(cache, features)
     return features
@@ -172,14 +175,28 @@ def release_regressor(release: Release, train: list[dict], weights_hash: str, co
         return
     features = proxy_features(release, train, "train", weights_hash)
     fit = fit_ridge(features, np.array([float(r["score"]) for r in train]), groups=[r["group"] for r in train])
-    regressor = LinearRegressor(fit.weight, fit.bias, DATASET_SCALES["kadid10k"], {
-        "model": release.model, "alpha": f"{fit.alpha:.6g}", "cv_srcc": f"{fit.cv_srcc:.4f}",
-        "n_images": str(len(train)), "protocol": "whole",
-        "labels": f"KADID proxy of {settings.train_images} photos of {settings.train_content}",
-        "release_command": command})
+    regressor = LinearRegressor(
+        fit.weight,
+        fit.bias,
+        DATASET_SCALES["kadid10k"],
+        {
+            "model": release.model,
+            "alpha": f"{fit.alpha:.6g}",
+            "cv_srcc": f"{fit.cv_srcc:.4f}",
+            "n_images": str(len(train)),
+            "protocol": "whole",
+            "labels": f"KADID proxy of {settings.train_images} photos of {settings.train_content}",
+            "release_command": command,
+        },
+    )
     regressor.save(release.regressor)
-    log.info("fitted %s: %d images, alpha %.4g, cross-validated SRCC %.4f", release.regressor, len(train),
-             fit.alpha, fit.cv_srcc)
+    log.info(
+        "fitted %s: %d images, alpha %.4g, cross-validated SRCC %.4f",
+        release.regressor,
+        len(train),
+        fit.alpha,
+        fit.cv_srcc,
+    )
     release.mark("regressor", source)
 
 
@@ -195,10 +212,18 @@ def release_evaluation(release: Release, val: list[dict], weights_hash: str) -> 
     scores = np.array([float(r["score"]) for r in val])
     types = np.array([r["type"] for r in val])
     overall, by_type = correlations(predictions, scores), correlations_by_type(predictions, scores, types)
-    summary = holdout_summary(HoldoutResult(float(regressor.metadata["alpha"]), float(regressor.metadata["cv_srcc"]),
-                                            overall, by_type, predictions))
-    report = {"benchmark": "kadid_proxy", "protocol": "whole", "train_images": release.config.release.train_images,
-              "val_images": release.config.release.val_images, "methods": {release.model: summary}}
+    summary = holdout_summary(
+        HoldoutResult(
+            float(regressor.metadata["alpha"]), float(regressor.metadata["cv_srcc"]), overall, by_type, predictions
+        )
+    )
+    report = {
+        "benchmark": "kadid_proxy",
+        "protocol": "whole",
+        "train_images": release.config.release.train_images,
+        "val_images": release.config.release.val_images,
+        "methods": {release.model: summary},
+    }
     write_report(report, release.folder, "evaluation")
     return report
 
@@ -223,10 +248,20 @@ def release_int8(release: Release, val: list[dict], weights_hash: str, fp32_srcc
     srcc = correlations(regressor.predict_raw(features), np.array([float(r["score"]) for r in val])).srcc
     kept = fp32_srcc - srcc <= INT8_SRCC_TOLERANCE
     if not kept:
-        log.warning("INT8 export costs %.4f SRCC (%.4f vs %.4f), more than %.2f: not shipped", fp32_srcc - srcc,
-                    srcc, fp32_srcc, INT8_SRCC_TOLERANCE)
-    return {"srcc": srcc, "srcc_fp32": fp32_srcc, "tolerance": INT8_SRCC_TOLERANCE, "shipped": kept,
-            "calibration": f"{INT8_CALIBRATION_PHOTOS} train photos + {INT8_DISTORTIONS_PER_PHOTO} distortions each"}
+        log.warning(
+            "INT8 export costs %.4f SRCC (%.4f vs %.4f), more than %.2f: not shipped",
+            fp32_srcc - srcc,
+            srcc,
+            fp32_srcc,
+            INT8_SRCC_TOLERANCE,
+        )
+    return {
+        "srcc": srcc,
+        "srcc_fp32": fp32_srcc,
+        "tolerance": INT8_SRCC_TOLERANCE,
+        "shipped": kept,
+        "calibration": f"{INT8_CALIBRATION_PHOTOS} train photos + {INT8_DISTORTIONS_PER_PHOTO} distortions each",
+    }
 
 
 def ship(release: Release, with_int8: bool) -> list[Path]:
@@ -269,13 +304,17 @@ def run(config: PretrainConfig, command: str, ship_files: bool) -> int:
     release_regressor(release, train_rows, weights_hash, command)
     report = release_evaluation(release, val_rows, weights_hash)
     overall = report["methods"][release.model]["overall"]
-    print(f"validation proxy ({len(val_rows)} images of unseen content): SRCC {overall['srcc']:.4f}, "
-          f"PLCC {overall['plcc']:.4f}  ->  {release.folder / 'evaluation.md'}")
+    print(
+        f"validation proxy ({len(val_rows)} images of unseen content): SRCC {overall['srcc']:.4f}, "
+        f"PLCC {overall['plcc']:.4f}  ->  {release.folder / 'evaluation.md'}"
+    )
     int8 = release_int8(release, val_rows, weights_hash, overall["srcc"]) if config.release.int8 else None
     if int8 is not None:
         (release.folder / "int8.json").write_text(json.dumps(int8, indent=2) + "\n")
-        print(f"INT8 (CPU) export: SRCC {int8['srcc']:.4f} vs FP32 {int8['srcc_fp32']:.4f}: "
-              + ("shipped" if int8["shipped"] else "not shipped"))
+        print(
+            f"INT8 (CPU) export: SRCC {int8['srcc']:.4f} vs FP32 {int8['srcc_fp32']:.4f}: "
+            + ("shipped" if int8["shipped"] else "not shipped")
+        )
     if ship_files:
         for path in ship(release, with_int8=bool(int8 and int8["shipped"])):
             print(f"shipped {path}")
@@ -288,9 +327,13 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     arguments = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(prog="python -m training.recipe", description=__doc__.split("\n\n")[0],
-                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawTextHelpFormatter,
-                                     add_help=False)
+    parser = argparse.ArgumentParser(
+        prog="python -m training.recipe",
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawTextHelpFormatter,
+        add_help=False,
+    )
     parser.add_argument("--ship", action="store_true", help="copy the release into release.ship_dir at the end")
     parser.add_argument("-h", "--help", action="store_true")
     own, rest = parser.parse_known_args(arguments)

@@ -26,8 +26,7 @@ class RidgeFit:
     cv_srcc: float
 
 
-def fit_ridge(features: np.ndarray, scores: np.ndarray, groups=None, folds: int = 5,
-              alphas=DEFAULT_ALPHAS) -> RidgeFit:
+def fit_ridge(features: np.ndarray, scores: np.ndarray, groups=None, folds: int = 5, alphas=DEFAULT_ALPHAS) -> RidgeFit:
     """features: (N, D) or (N, views, D) for N labelled images."""
     features = np.asarray(features, dtype=np.float64)
     if features.ndim == 2:

@@ -11,8 +11,9 @@ import torch
 import torch.nn.functional as F
 
 
-def nt_xent_loss(a: torch.Tensor, b: torch.Tensor, temperature: float = 0.1,
-                 groups: torch.Tensor | None = None) -> torch.Tensor:
+def nt_xent_loss(
+    a: torch.Tensor, b: torch.Tensor, temperature: float = 0.1, groups: torch.Tensor | None = None
+) -> torch.Tensor:
     """NT-Xent over 2N embeddings where a[i] and b[i] are the only positive pair.
 
     For each of the 2N rows z_k of [a; b], with cosine similarities s:

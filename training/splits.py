@@ -8,8 +8,8 @@ Authentic datasets pass one group per image, which makes this a plain random spl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -41,7 +41,8 @@ def content_split(groups: Sequence, rng: np.random.Generator, fractions: Sequenc
     return Split(*(np.flatnonzero(np.isin(groups, part)) for part in parts))
 
 
-def content_splits(groups: Sequence, count: int = NUM_SPLITS, seed: int = 0,
-                   fractions: Sequence[float] = FRACTIONS) -> list[Split]:
+def content_splits(
+    groups: Sequence, count: int = NUM_SPLITS, seed: int = 0, fractions: Sequence[float] = FRACTIONS
+) -> list[Split]:
     """`count` independent random splits; split i depends only on (seed, i)."""
     return [content_split(groups, np.random.default_rng([seed, i]), fractions) for i in range(count)]

@@ -17,8 +17,8 @@ per-image reference (`training.degradation.reference`) otherwise.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -99,8 +99,17 @@ class PairSynthesizer:
     `labels` (e.g. `training.kadid_proxy.ProxyLabels`) labels the pairs' sequences.
     """
 
-    def __init__(self, sampler, mean: Sequence[float], std: Sequence[float], seed: int = 0,
-                 rank: int = 0, engine: str | Engine = "auto", half_scale: str = "before", labels=None):
+    def __init__(
+        self,
+        sampler,
+        mean: Sequence[float],
+        std: Sequence[float],
+        seed: int = 0,
+        rank: int = 0,
+        engine: str | Engine = "auto",
+        half_scale: str = "before",
+        labels=None,
+    ):
         if half_scale not in HALF_SCALE_MODES:
             raise ValueError(f"half_scale must be one of {', '.join(HALF_SCALE_MODES)}, got {half_scale!r}")
         self.sampler = sampler
@@ -116,20 +125,24 @@ class PairSynthesizer:
         rng = np.random.default_rng([self.seed, self.rank, step])
         return [self.sampler.generate_parameters(rng) for _ in range(count)]
 
-    def degrade(self, crops: dict[str, torch.Tensor],
-                sequences: Sequence[DistortionSequence]) -> dict[str, torch.Tensor]:
+    def degrade(
+        self, crops: dict[str, torch.Tensor], sequences: Sequence[DistortionSequence]
+    ) -> dict[str, torch.Tensor]:
         """The four views, degraded: realization r for view VIEWS[r] (or region REGIONS[r])."""
         if self.half_scale == "before":
-            return {name: self.engine(crops[name].float().div_(255), sequences, realization)
-                    for realization, name in enumerate(VIEWS)}
+            return {
+                name: self.engine(crops[name].float().div_(255), sequences, realization)
+                for realization, name in enumerate(VIEWS)
+            }
         views = {}
         for realization, name in enumerate(REGIONS):
             region = self.engine(crops[name].float().div_(255), sequences, realization)
             size = region.shape[-1] // 2
             offset = size // 2
-            views[f"{name}_full"] = region[..., offset:offset + size, offset:offset + size]
-            views[f"{name}_half"] = F.interpolate(region, size=(size, size), mode="bilinear", antialias=True,
-                                                  align_corners=False).clamp_(0, 1)
+            views[f"{name}_full"] = region[..., offset : offset + size, offset : offset + size]
+            views[f"{name}_half"] = F.interpolate(
+                region, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+            ).clamp_(0, 1)
         return views
 
     def normalize(self, images: torch.Tensor) -> torch.Tensor:
@@ -142,8 +155,13 @@ class PairSynthesizer:
         views = self.degrade(crops, sequences)
         views_a = torch.cat([views["a_full"], views["a_half"]])
         views_b = torch.cat([views["b_full"], views["b_half"]])
-        labels = torch.tensor([self.labels.label(s) if self.labels is not None else float("nan")
-                               for s in sequences], dtype=torch.float32)
+        labels = torch.tensor(
+            [self.labels.label(s) if self.labels is not None else float("nan") for s in sequences], dtype=torch.float32
+        )
         device = views_a.device
-        return SynthesizedBatch(self.normalize(views_a), self.normalize(views_b), labels.to(device),
-                                degradation_groups(sequences).to(device))
+        return SynthesizedBatch(
+            self.normalize(views_a),
+            self.normalize(views_b),
+            labels.to(device),
+            degradation_groups(sequences).to(device),
+        )

@@ -36,14 +36,25 @@ def available_backends(kind: str = "encoder") -> list[str]:
     return [entry.name for entry in entries(kind) if entry.installed()]
 
 
-def create_backend(name: str, config: ModelConfig, weights: str | os.PathLike, device: str = "auto",
-                   num_threads: int = 0) -> Backend:
+def create_backend(
+    name: str, config: ModelConfig, weights: str | os.PathLike, device: str = "auto", num_threads: int = 0
+) -> Backend:
     """The encoder backend `name` for `weights`; "auto" takes the fastest that runs here and logs which."""
+
     def build(choice: Choice) -> Backend:
         return choice.entry.build(config, choice.path, device=choice.device, num_threads=num_threads)
 
     return open_model("encoder", weights, name, device, build)
 
 
-__all__ = ["BACKEND_NAMES", "Backend", "BackendEntry", "Choice", "available_backends", "create_backend",
-           "open_model", "register_backend", "unregister_backend"]
+__all__ = [
+    "BACKEND_NAMES",
+    "Backend",
+    "BackendEntry",
+    "Choice",
+    "available_backends",
+    "create_backend",
+    "open_model",
+    "register_backend",
+    "unregister_backend",
+]

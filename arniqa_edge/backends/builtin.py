@@ -29,27 +29,69 @@ ENCODER = "arniqa_edge.backends"
 CVRKD = "arniqa_edge.cvrkd"
 
 # -- no-reference encoders (Backend) ---------------------------------------------------------------
-register_backend("tensorrt", (".engine", ".plan"), ("cuda",), tensorrt_usable,
-                 f"{ENCODER}.tensorrt_backend:TensorRTBackend", install_hint=TENSORRT_HINT,
-                 file_hint="an engine <stem>.engine (python -m export.trt)", source_sha256=engine_source_sha256)
-register_backend("onnxruntime", (".int8.onnx", ".fp16.onnx", ".onnx"), ("cuda", "cpu"), onnxruntime_usable,
-                 f"{ENCODER}.onnxruntime_backend:OnnxRuntimeBackend", install_hint=ONNXRUNTIME_HINT,
-                 file_hint="an export <stem>.onnx or <stem>.int8.onnx (python -m export.onnx, export.quantize)",
-                 pick=pick_onnx_file, source_sha256=onnx_source_sha256)
-register_backend("torch", (".safetensors", ".pth", ".pt"), ("cuda", "cpu"), torch_usable,
-                 f"{ENCODER}.torch_backend:TorchBackend", install_hint=TORCH_HINT,
-                 file_hint="weights <stem>.safetensors (or the paper's .pth)", source_sha256=torch_source_sha256)
+register_backend(
+    "tensorrt",
+    (".engine", ".plan"),
+    ("cuda",),
+    tensorrt_usable,
+    f"{ENCODER}.tensorrt_backend:TensorRTBackend",
+    install_hint=TENSORRT_HINT,
+    file_hint="an engine <stem>.engine (python -m export.trt)",
+    source_sha256=engine_source_sha256,
+)
+register_backend(
+    "onnxruntime",
+    (".int8.onnx", ".fp16.onnx", ".onnx"),
+    ("cuda", "cpu"),
+    onnxruntime_usable,
+    f"{ENCODER}.onnxruntime_backend:OnnxRuntimeBackend",
+    install_hint=ONNXRUNTIME_HINT,
+    file_hint="an export <stem>.onnx or <stem>.int8.onnx (python -m export.onnx, export.quantize)",
+    pick=pick_onnx_file,
+    source_sha256=onnx_source_sha256,
+)
+register_backend(
+    "torch",
+    (".safetensors", ".pth", ".pt"),
+    ("cuda", "cpu"),
+    torch_usable,
+    f"{ENCODER}.torch_backend:TorchBackend",
+    install_hint=TORCH_HINT,
+    file_hint="weights <stem>.safetensors (or the paper's .pth)",
+    source_sha256=torch_source_sha256,
+)
 
 # -- CVRKD networks (arniqa_edge.cvrkd.engine.CVRKDEngine) -----------------------------------------
-register_backend("tensorrt", (".maps.engine", ".score.engine"), ("cuda",), tensorrt_usable,
-                 f"{CVRKD}.graph_engine:open_tensorrt_graphs", kind="cvrkd", install_hint=TENSORRT_HINT,
-                 file_hint="engines <stem>.maps.engine + <stem>.score.engine (python -m export.trt)",
-                 source_sha256=engine_source_sha256)
-register_backend("onnxruntime", (".maps.onnx", ".score.onnx"), ("cuda", "cpu"), onnxruntime_usable,
-                 f"{CVRKD}.graph_engine:open_onnxruntime_graphs", kind="cvrkd", install_hint=ONNXRUNTIME_HINT,
-                 file_hint="graphs <stem>.maps.onnx + <stem>.score.onnx (python -m export.cvrkd)",
-                 source_sha256=onnx_source_sha256)
-register_backend("torch", (".safetensors",), ("cuda", "cpu"), torch_usable, f"{CVRKD}.torch_engine:TorchEngine",
-                 kind="cvrkd", install_hint=TORCH_HINT,
-                 file_hint="weights <stem>.safetensors (python -m training.cvrkd.train)",
-                 source_sha256=torch_source_sha256)
+register_backend(
+    "tensorrt",
+    (".maps.engine", ".score.engine"),
+    ("cuda",),
+    tensorrt_usable,
+    f"{CVRKD}.graph_engine:open_tensorrt_graphs",
+    kind="cvrkd",
+    install_hint=TENSORRT_HINT,
+    file_hint="engines <stem>.maps.engine + <stem>.score.engine (python -m export.trt)",
+    source_sha256=engine_source_sha256,
+)
+register_backend(
+    "onnxruntime",
+    (".maps.onnx", ".score.onnx"),
+    ("cuda", "cpu"),
+    onnxruntime_usable,
+    f"{CVRKD}.graph_engine:open_onnxruntime_graphs",
+    kind="cvrkd",
+    install_hint=ONNXRUNTIME_HINT,
+    file_hint="graphs <stem>.maps.onnx + <stem>.score.onnx (python -m export.cvrkd)",
+    source_sha256=onnx_source_sha256,
+)
+register_backend(
+    "torch",
+    (".safetensors",),
+    ("cuda", "cpu"),
+    torch_usable,
+    f"{CVRKD}.torch_engine:TorchEngine",
+    kind="cvrkd",
+    install_hint=TORCH_HINT,
+    file_hint="weights <stem>.safetensors (python -m training.cvrkd.train)",
+    source_sha256=torch_source_sha256,
+)

@@ -93,6 +93,6 @@ class CudaInputs(ABC):
         buffer = self._staging[slot]
         if buffer is None or buffer.size < frame.nbytes:
             buffer = self._staging[slot] = self._pinned(frame.nbytes)
-        staged = buffer[:frame.nbytes].reshape(frame.shape)
+        staged = buffer[: frame.nbytes].reshape(frame.shape)
         np.copyto(staged, frame)  # packs a strided view (a crop of a larger frame) too
         return staged

@@ -25,8 +25,10 @@ import numpy as np
 from ..errors import BackendUnavailableError
 from .cuda_inputs import CudaInputs
 
-INSTALL_HINT = ("cuda-python (pip install 'arniqa-edge[tensorrt]', i.e. cuda-python of your CUDA's major "
-                "version; on a Jetson with JetPack 6: pip install 'cuda-python>=12,<13')")
+INSTALL_HINT = (
+    "cuda-python (pip install 'arniqa-edge[tensorrt]', i.e. cuda-python of your CUDA's major "
+    "version; on a Jetson with JetPack 6: pip install 'cuda-python>=12,<13')"
+)
 
 
 def cudart():
@@ -113,7 +115,7 @@ class DeviceArray:
     def __cuda_array_interface__(self) -> dict:
         return {"shape": self.shape, "typestr": "<f4", "data": (self.ptr, False), "version": 3, "strides": None}
 
-    def __getitem__(self, rows: slice) -> "DeviceArray":
+    def __getitem__(self, rows: slice) -> DeviceArray:
         if not isinstance(rows, slice):
             raise TypeError("a DeviceArray slices rows only: array[a:b]")
         start, stop, step = rows.indices(self.shape[0])
@@ -180,8 +182,12 @@ def copy_to_device(target: DeviceArray, source: np.ndarray, stream: Stream) -> N
     if source.nbytes != target.nbytes:
         raise ValueError(f"copying {source.shape} into a device array of {target.shape}")
     rt = cudart()
-    check(rt.cudaMemcpyAsync(target.ptr, source.ctypes.data, source.nbytes, rt.cudaMemcpyKind.cudaMemcpyHostToDevice,
-                             stream.handle), "cudaMemcpyAsync (host to device)")
+    check(
+        rt.cudaMemcpyAsync(
+            target.ptr, source.ctypes.data, source.nbytes, rt.cudaMemcpyKind.cudaMemcpyHostToDevice, stream.handle
+        ),
+        "cudaMemcpyAsync (host to device)",
+    )
 
 
 def copy_to_host(target: np.ndarray, source: DeviceArray, stream: Stream) -> None:
@@ -189,8 +195,12 @@ def copy_to_host(target: np.ndarray, source: DeviceArray, stream: Stream) -> Non
     if target.nbytes != source.nbytes or not target.flags.c_contiguous:
         raise ValueError(f"copying a device array of {source.shape} into a host array of {target.shape}")
     rt = cudart()
-    check(rt.cudaMemcpyAsync(target.ctypes.data, source.ptr, source.nbytes, rt.cudaMemcpyKind.cudaMemcpyDeviceToHost,
-                             stream.handle), "cudaMemcpyAsync (device to host)")
+    check(
+        rt.cudaMemcpyAsync(
+            target.ctypes.data, source.ptr, source.nbytes, rt.cudaMemcpyKind.cudaMemcpyDeviceToHost, stream.handle
+        ),
+        "cudaMemcpyAsync (device to host)",
+    )
 
 
 class CudaPythonInputs(CudaInputs):

@@ -13,7 +13,7 @@ DEVICE_KINDS = ("cuda", "cpu")
 
 
 def device_kind(device: str) -> str:
-    """"cpu" or "cuda" for a device name; BackendUnavailableError for anything else ("auto" has no kind)."""
+    """ "cpu" or "cuda" for a device name; BackendUnavailableError for anything else ("auto" has no kind)."""
     if device == "cpu" or device == "cuda" or (device.startswith("cuda:") and device[5:].isdigit()):
         return device.split(":")[0]
     raise BackendUnavailableError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N")

@@ -49,11 +49,13 @@ class EngineSidecar:
         return path
 
     @classmethod
-    def read(cls, engine: str | Path) -> "EngineSidecar":
+    def read(cls, engine: str | Path) -> EngineSidecar:
         path = sidecar_path(engine)
         if not path.is_file():
-            raise WeightsError(f"{path} is missing: an engine is only used with the sidecar that "
-                               "`python -m export.trt` writes beside it (rebuild the engine)")
+            raise WeightsError(
+                f"{path} is missing: an engine is only used with the sidecar that "
+                "`python -m export.trt` writes beside it (rebuild the engine)"
+            )
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             if data.get("format") != FORMAT:
@@ -73,9 +75,11 @@ class EngineSidecar:
     def check_runtime(self, builder: str, tensorrt_version: str, gpu: str | None, source: str) -> None:
         """Raise WeightsError unless this engine runs with the TensorRT and on the GPU at hand."""
         if builder != self.builder or tensorrt_version != self.tensorrt_version:
-            raise WeightsError(f"{source} was built by {self.builder} {self.tensorrt_version}, this runtime has "
-                               f"{builder} {tensorrt_version}: engines do not move between versions; rebuild it "
-                               "with python -m export.trt")
+            raise WeightsError(
+                f"{source} was built by {self.builder} {self.tensorrt_version}, this runtime has "
+                f"{builder} {tensorrt_version}: engines do not move between versions; rebuild it "
+                "with python -m export.trt"
+            )
         # TensorRT-RTX engines are portable across RTX GPUs (built for them without one); TensorRT's are not.
         if self.builder == "tensorrt" and self.gpu and gpu and gpu != self.gpu:
             raise WeightsError(f"{source} was built for {self.gpu}, this GPU is {gpu}: rebuild it on this machine")

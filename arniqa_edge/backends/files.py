@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from ..errors import WeightsError
 
@@ -44,7 +44,7 @@ def name_model(given: str | os.PathLike, suffixes: Iterable[str]) -> NamedModel:
     suffix = next((s for s in suffixes if given.name.endswith(s) and len(given.name) > len(s)), None)
     if suffix is None:
         return NamedModel(given, given, None)
-    return NamedModel(given, given.with_name(given.name[:-len(suffix)]), given)
+    return NamedModel(given, given.with_name(given.name[: -len(suffix)]), given)
 
 
 def _stem_in(folder: Path, suffixes: list[str]) -> Path:
@@ -52,12 +52,14 @@ def _stem_in(folder: Path, suffixes: list[str]) -> Path:
     for path in folder.iterdir():
         suffix = next((s for s in suffixes if path.name.endswith(s)), None)
         if suffix and path.is_file():
-            stems.add(path.name[:-len(suffix)])
+            stems.add(path.name[: -len(suffix)])
     stems = sorted(stems)
     if len(stems) != 1:
         found = f"{len(stems)}: {', '.join(stems)}" if stems else "none"
-        raise WeightsError(f"{folder}: a model folder must hold the files of exactly one model, one stem "
-                           f"(found {found}); name the file instead")
+        raise WeightsError(
+            f"{folder}: a model folder must hold the files of exactly one model, one stem "
+            f"(found {found}); name the file instead"
+        )
     return folder / stems[0]
 
 

@@ -115,8 +115,11 @@ class InputPool:
                 self._free.remove(batch)
         if batch is None:
             views = shapes[0][0]
-            batch = InputBatch(self.inputs.empty((frames * views, *shapes[0][1:])),
-                               self.inputs.empty((frames * views, *shapes[1][1:])), shapes)
+            batch = InputBatch(
+                self.inputs.empty((frames * views, *shapes[0][1:])),
+                self.inputs.empty((frames * views, *shapes[1][1:])),
+                shapes,
+            )
         batch.count, batch.limit = 0, frames
         return batch
 
@@ -126,5 +129,5 @@ class InputPool:
             self.inputs.synchronize()
         with self._lock:
             # Frames change size rarely (a new video): batches of another size are dropped.
-            self._free = [b for b in self._free if b.frame_shapes == batch.frame_shapes][-(self.KEEP - 1):]
+            self._free = [b for b in self._free if b.frame_shapes == batch.frame_shapes][-(self.KEEP - 1) :]
             self._free.append(batch)

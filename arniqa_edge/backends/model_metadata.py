@@ -58,7 +58,7 @@ class InputSpec:
         return self.height is None
 
     @classmethod
-    def for_model(cls, config: ModelConfig, image_size: int | None = None) -> "InputSpec":
+    def for_model(cls, config: ModelConfig, image_size: int | None = None) -> InputSpec:
         return cls(mean=tuple(config.mean), std=tuple(config.std), height=image_size, width=image_size)
 
 
@@ -85,7 +85,7 @@ class ExportedModelInfo:
         if unknown or not self.outputs:
             raise ValueError(f"outputs must be a non-empty subset of {OUTPUTS}, got {self.outputs}")
 
-    def with_precision(self, precision: str, target: str = "any") -> "ExportedModelInfo":
+    def with_precision(self, precision: str, target: str = "any") -> ExportedModelInfo:
         return ExportedModelInfo(**{**self.__dict__, "precision": precision, "target": target})
 
     def to_props(self) -> dict[str, str]:
@@ -106,7 +106,7 @@ class ExportedModelInfo:
         return export_props("encoder", fields)
 
     @classmethod
-    def from_props(cls, props: dict[str, str], source: str) -> "ExportedModelInfo":
+    def from_props(cls, props: dict[str, str], source: str) -> ExportedModelInfo:
         ours = export_fields(props, source, "encoder")
         try:
             spec = json.loads(ours["input_spec"])
@@ -128,17 +128,24 @@ class ExportedModelInfo:
     def check_fits(self, config: ModelConfig, source: str) -> None:
         """Raise WeightsError unless this export is the encoder of `config` with its preprocessing."""
         if self.model != config.name:
-            raise WeightsError(f"{source} is an export of model {self.model!r}, but model {config.name!r} was "
-                               f"asked for (pass --model {self.model})")
+            raise WeightsError(
+                f"{source} is an export of model {self.model!r}, but model {config.name!r} was "
+                f"asked for (pass --model {self.model})"
+            )
         if self.feature_dim != config.feature_dim:
-            raise WeightsError(f"{source} gives {self.feature_dim} features per scale, {config.name} has "
-                               f"{config.feature_dim}")
+            raise WeightsError(
+                f"{source} gives {self.feature_dim} features per scale, {config.name} has {config.feature_dim}"
+            )
         if not (_close(self.inputs.mean, config.mean) and _close(self.inputs.std, config.std)):
-            raise WeightsError(f"{source} expects inputs normalised with mean {self.inputs.mean} / std "
-                               f"{self.inputs.std}, but {config.name} preprocesses with {config.mean} / {config.std}")
+            raise WeightsError(
+                f"{source} expects inputs normalised with mean {self.inputs.mean} / std "
+                f"{self.inputs.std}, but {config.name} preprocesses with {config.mean} / {config.std}"
+            )
         if "features" not in self.outputs:
-            raise WeightsError(f"{source} outputs only {', '.join(self.outputs)}; the runtime reads features "
-                               "(export with --outputs features or --outputs score,features)")
+            raise WeightsError(
+                f"{source} outputs only {', '.join(self.outputs)}; the runtime reads features "
+                "(export with --outputs features or --outputs score,features)"
+            )
 
 
 def export_props(kind: str, fields: dict[str, str]) -> dict[str, str]:
@@ -148,10 +155,10 @@ def export_props(kind: str, fields: dict[str, str]) -> dict[str, str]:
 
 def read_fields(props: dict[str, str]) -> dict[str, str]:
     """The scheme's fields of a file's metadata (prefix removed; files of older schemes translated)."""
-    ours = {key[len(PREFIX):]: value for key, value in props.items() if key.startswith(PREFIX)}
+    ours = {key[len(PREFIX) :]: value for key, value in props.items() if key.startswith(PREFIX)}
     if not ours:
         for prefix, kind in LEGACY_PREFIXES.items():
-            legacy = {key[len(prefix):]: value for key, value in props.items() if key.startswith(prefix)}
+            legacy = {key[len(prefix) :]: value for key, value in props.items() if key.startswith(prefix)}
             if legacy:
                 return {"format": FORMAT, "kind": kind, **legacy}
     # Encoders exported before kinds existed carry no kind.
@@ -163,8 +170,10 @@ def export_fields(props: dict[str, str], source: str, kind: str) -> dict[str, st
     fields = read_fields(props)
     title, tool, _ = KINDS[kind]
     if fields.get("format") != FORMAT:
-        raise WeightsError(f"{source}: not exported by `{tool}` (metadata format {fields.get('format')!r}, "
-                           f"expected {FORMAT!r}); re-export it")
+        raise WeightsError(
+            f"{source}: not exported by `{tool}` (metadata format {fields.get('format')!r}, "
+            f"expected {FORMAT!r}); re-export it"
+        )
     found = fields["kind"]
     if found != kind:
         found_title, found_tool, option = KINDS.get(found, (f"an export of kind {found!r}", "?", "?"))

@@ -71,7 +71,7 @@ def _fields(data: memoryview):
             length, position = _varint(data, position)
             if position + length > len(data):
                 raise ValueError("truncated field")
-            yield field, data[position:position + length]
+            yield field, data[position : position + length]
             position += length
         else:
             raise ValueError(f"unexpected protobuf wire type {wire}")

@@ -15,8 +15,8 @@ lying beside each other (`<stem>.int8.onnx` when made for the CPU, else
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -78,7 +78,8 @@ class OnnxRuntimeBackend(Backend):
             raise WeightsError(
                 f"backend 'onnxruntime' runs an exported .onnx file, not {path.name}; export it first:\n"
                 f"  python -m export.onnx --model {config.name} --weights {path} -o {path.with_suffix('.onnx')}\n"
-                "(or use --backend torch for .safetensors/.pth weights)")
+                "(or use --backend torch for .safetensors/.pth weights)"
+            )
         if not path.is_file():
             raise WeightsError(f"ONNX file not found: {path}")
         # The metadata first: a mismatched file is refused before any session is made.
@@ -89,9 +90,12 @@ class OnnxRuntimeBackend(Backend):
         self._device = self.graph.device
         if self._device == "cpu" and not runs_fast_on_cpu(self.info):
             # Measured on x86: TensorRT's Q/DQ layout and FP16 run 3-5x slower than FP32 on this provider.
-            log.warning("%s is a %s export for GPUs; onnxruntime runs it on the CPU slower than the FP32 export. "
-                        "For a CPU, use the FP32 graph or python -m export.quantize --precision int8 --target cpu",
-                        path.name, self.info.precision)
+            log.warning(
+                "%s is a %s export for GPUs; onnxruntime runs it on the CPU slower than the FP32 export. "
+                "For a CPU, use the FP32 graph or python -m export.quantize --precision int8 --target cpu",
+                path.name,
+                self.info.precision,
+            )
         self.path, self._config, self.num_threads = path, config, num_threads
         self.precision = self.info.precision
         self.inputs = HostInputs(num_threads)
@@ -133,16 +137,18 @@ class OnnxRuntimeBackend(Backend):
         """Full-scale features only: the graph always takes both scales, so the smallest half is fed."""
         side = self.info.inputs.height or MIN_HALF_SIDE
         half = np.zeros((batch.shape[0], 3, side, self.info.inputs.width or MIN_HALF_SIDE), np.float32)
-        return self.encode_pair(batch, half)[:, :self.feature_dim]
+        return self.encode_pair(batch, half)[:, : self.feature_dim]
 
     def _checked(self, batch: np.ndarray, name: str) -> np.ndarray:
         if batch.ndim != 4 or batch.shape[1] != 3:
             raise ValueError(f"expected a (N, 3, H, W) {name} batch, got shape {batch.shape}")
         spec = self.info.inputs
         if not spec.dynamic_size and batch.shape[2:] != (spec.height, spec.width):
-            raise ValueError(f"{self.path.name} takes {spec.height}x{spec.width} inputs (exported with "
-                             f"--image-size), got {batch.shape[2]}x{batch.shape[3]}: use the crop protocol it "
-                             "was exported for, or export without --image-size")
+            raise ValueError(
+                f"{self.path.name} takes {spec.height}x{spec.width} inputs (exported with "
+                f"--image-size), got {batch.shape[2]}x{batch.shape[3]}: use the crop protocol it "
+                "was exported for, or export without --image-size"
+            )
         return np.ascontiguousarray(batch, dtype=np.float32)
 
 
@@ -151,9 +157,13 @@ def _check_graph(session, config: ModelConfig, path: Path) -> None:
     inputs = {node.name for node in session.get_inputs()}
     outputs = {node.name: node.shape for node in session.get_outputs()}
     if not {"full", "half"} <= inputs or "features" not in outputs:
-        raise WeightsError(f"{path}: the graph takes {sorted(inputs)} and gives {sorted(outputs)}, not the inputs "
-                           "full and half and the output features of `python -m export.onnx`; re-export it")
+        raise WeightsError(
+            f"{path}: the graph takes {sorted(inputs)} and gives {sorted(outputs)}, not the inputs "
+            "full and half and the output features of `python -m export.onnx`; re-export it"
+        )
     width = outputs["features"][-1] if outputs["features"] else None
     if isinstance(width, int) and width != 2 * config.feature_dim:
-        raise WeightsError(f"{path}: the graph gives {width} features per image, but {config.name} has "
-                           f"{2 * config.feature_dim} (2 x {config.feature_dim}); re-export it for {config.name}")
+        raise WeightsError(
+            f"{path}: the graph gives {width} features per image, but {config.name} has "
+            f"{2 * config.feature_dim} (2 x {config.feature_dim}); re-export it for {config.name}"
+        )

@@ -19,7 +19,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import logging
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +30,9 @@ from .devices import device_index, nvidia_gpu_present
 log = logging.getLogger(__name__)
 
 GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
-INSTALL_HINT = ("backend 'onnxruntime' needs onnxruntime: pip install 'arniqa-edge[cpu]' ('arniqa-edge[gpu]' for "
-                "CUDA/TensorRT)")
+INSTALL_HINT = (
+    "backend 'onnxruntime' needs onnxruntime: pip install 'arniqa-edge[cpu]' ('arniqa-edge[gpu]' for CUDA/TensorRT)"
+)
 
 
 def onnxruntime_usable(device_kind: str = "cpu") -> bool:
@@ -43,13 +44,23 @@ def onnxruntime_usable(device_kind: str = "cpu") -> bool:
 
 #: Packages that install the module `onnxruntime`. Two of them in one environment overwrite each
 #: other's files: the last one installed wins, whatever pip lists.
-ORT_DISTRIBUTIONS = ("onnxruntime", "onnxruntime-gpu", "onnxruntime-directml", "onnxruntime-openvino",
-                     "onnxruntime-qnn", "onnxruntime-training", "ort-nightly", "ort-nightly-gpu")
-GPU_INSTALL_HINT = ("for the GPU, keep onnxruntime-gpu alone: pip uninstall -y onnxruntime onnxruntime-gpu && "
-                    "pip install onnxruntime-gpu (arniqa-edge's [gpu] extra, instead of [cpu])")
+ORT_DISTRIBUTIONS = (
+    "onnxruntime",
+    "onnxruntime-gpu",
+    "onnxruntime-directml",
+    "onnxruntime-openvino",
+    "onnxruntime-qnn",
+    "onnxruntime-training",
+    "ort-nightly",
+    "ort-nightly-gpu",
+)
+GPU_INSTALL_HINT = (
+    "for the GPU, keep onnxruntime-gpu alone: pip uninstall -y onnxruntime onnxruntime-gpu && "
+    "pip install onnxruntime-gpu (arniqa-edge's [gpu] extra, instead of [cpu])"
+)
 
 
-@lru_cache(maxsize=None)
+@cache
 def installed_distributions() -> tuple[str, ...]:
     """The installed packages that provide the module onnxruntime, as "name version"."""
     found = []
@@ -84,13 +95,17 @@ def check_installation() -> None:
     available = ort.get_available_providers()
     distributions = installed_distributions()
     if len(distributions) > 1:
-        _warn_once(f"several packages provide the module onnxruntime ({', '.join(distributions)}); the files of the "
-                   f"one installed last are in use (providers: {', '.join(available)}). Keep one: pip uninstall -y "
-                   f"{' '.join(d.split()[0] for d in distributions)}, then pip install onnxruntime-gpu for the GPU "
-                   "or onnxruntime for the CPU")
+        _warn_once(
+            f"several packages provide the module onnxruntime ({', '.join(distributions)}); the files of the "
+            f"one installed last are in use (providers: {', '.join(available)}). Keep one: pip uninstall -y "
+            f"{' '.join(d.split()[0] for d in distributions)}, then pip install onnxruntime-gpu for the GPU "
+            "or onnxruntime for the CPU"
+        )
     elif not any(p in available for p in GPU_PROVIDERS) and nvidia_gpu_present():
-        _warn_once(f"this machine has an NVIDIA GPU, but {describe_installation()} runs on the CPU only "
-                   f"(providers: {', '.join(available)}); {GPU_INSTALL_HINT}")
+        _warn_once(
+            f"this machine has an NVIDIA GPU, but {describe_installation()} runs on the CPU only "
+            f"(providers: {', '.join(available)}); {GPU_INSTALL_HINT}"
+        )
 
 
 def gpu_providers_available() -> bool:
@@ -114,14 +129,24 @@ def select_providers(device: str, precision: str, cache_dir: Path) -> tuple[list
     if not any(p in available for p in GPU_PROVIDERS):
         raise BackendUnavailableError(
             f"device {device!r} was asked for, but {describe_installation()} has only {', '.join(available)}; "
-            f"{GPU_INSTALL_HINT}; or use --device cpu")
+            f"{GPU_INSTALL_HINT}; or use --device cpu"
+        )
     index = device_index(device)
     providers: list = []
     if "TensorrtExecutionProvider" in available:
         # The graph fixes the precision; the flags only allow TensorRT to honour FP16/Q-DQ layers.
-        providers.append(("TensorrtExecutionProvider", {
-            "device_id": index, "trt_fp16_enable": precision == "fp16", "trt_int8_enable": precision == "int8",
-            "trt_engine_cache_enable": True, "trt_engine_cache_path": str(cache_dir)}))
+        providers.append(
+            (
+                "TensorrtExecutionProvider",
+                {
+                    "device_id": index,
+                    "trt_fp16_enable": precision == "fp16",
+                    "trt_int8_enable": precision == "int8",
+                    "trt_engine_cache_enable": True,
+                    "trt_engine_cache_path": str(cache_dir),
+                },
+            )
+        )
     if "CUDAExecutionProvider" in available:
         providers.append(("CUDAExecutionProvider", {"device_id": index}))
     providers.append("CPUExecutionProvider")
@@ -157,9 +182,13 @@ def report_providers(session, device: str, path: Path) -> str:
     """
     active = session.get_providers()
     if device != "cpu" and not any(p in active for p in GPU_PROVIDERS):
-        log.warning("%s: %s was asked for, but onnxruntime could not start its CUDA provider (see its error above: "
-                    "CUDA or cuDNN libraries missing, or no usable GPU); running on the CPU with %s",
-                    path.name, device, ", ".join(active))
+        log.warning(
+            "%s: %s was asked for, but onnxruntime could not start its CUDA provider (see its error above: "
+            "CUDA or cuDNN libraries missing, or no usable GPU); running on the CPU with %s",
+            path.name,
+            device,
+            ", ".join(active),
+        )
         device = "cpu"
     log.info("onnxruntime: %s runs on %s with %s (%s)", path.name, device, ", ".join(active), describe_installation())
     return device

@@ -26,9 +26,10 @@ the CPU. The built-in registrations are in `builtin`; `selection` applies the po
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from ..errors import BackendUnavailableError
 from .devices import DEVICE_KINDS
@@ -48,8 +49,8 @@ class BackendEntry:
     rank: int
     install_hint: str = ""
     file_hint: str = ""
-    pick: Callable[[Sequence[Path], str, "Path | None"], "Path | None"] | None = None
-    source_sha256: Callable[[Path], "str | None"] | None = None
+    pick: Callable[[Sequence[Path], str, Path | None], Path | None] | None = None
+    source_sha256: Callable[[Path], str | None] | None = None
     #: extra keywords for the factory, e.g. the runtime a generic factory opens
     options: dict = field(default_factory=dict)
 
@@ -72,15 +73,25 @@ class BackendEntry:
                 factory = getattr(importlib.import_module(module), attribute)
             return factory(*args, **self.options, **kwargs)
         except ImportError as exc:
-            raise BackendUnavailableError(f"{self.install_hint or f'backend {self.name!r} is not installed'} "
-                                          f"({exc})") from None
+            raise BackendUnavailableError(
+                f"{self.install_hint or f'backend {self.name!r} is not installed'} ({exc})"
+            ) from None
 
 
 _ENTRIES: dict[tuple[str, str], BackendEntry] = {}
 
 
-def register_backend(name: str, suffixes: Sequence[str], devices: Sequence[str], probe: Callable[[str], bool],
-                     factory: Any, *, kind: str = "encoder", rank: int | None = None, **optional) -> BackendEntry:
+def register_backend(
+    name: str,
+    suffixes: Sequence[str],
+    devices: Sequence[str],
+    probe: Callable[[str], bool],
+    factory: Any,
+    *,
+    kind: str = "encoder",
+    rank: int | None = None,
+    **optional,
+) -> BackendEntry:
     """Register (or replace) backend `name` for models of `kind`; see the module's docstring for the fields."""
     if kind not in MODEL_KINDS:
         raise ValueError(f"kind must be one of {', '.join(MODEL_KINDS)}, got {kind!r}")
@@ -105,7 +116,7 @@ def entries(kind: str) -> list[BackendEntry]:
 
 
 def backend_names() -> tuple[str, ...]:
-    """"auto" and every registered backend name (what --backend takes)."""
+    """ "auto" and every registered backend name (what --backend takes)."""
     names = dict.fromkeys(e.name for e in sorted(_ENTRIES.values(), key=lambda e: e.rank))
     return ("auto", *names)
 

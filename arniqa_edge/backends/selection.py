@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence, TypeVar
+from typing import TypeVar
 
 from ..errors import ArniqaEdgeError, BackendUnavailableError, WeightsError
 from .devices import device_kind
@@ -42,8 +43,7 @@ class Choice:
     device: str
 
 
-def open_model(kind: str, weights: str | os.PathLike, backend: str, device: str,
-               build: Callable[[Choice], T]) -> T:
+def open_model(kind: str, weights: str | os.PathLike, backend: str, device: str, build: Callable[[Choice], T]) -> T:
     """Open model `weights` of `kind` on `backend` ("auto" or a registered name) and `device`."""
     named = name_model(weights, suffixes(kind))
     _refuse_other_kinds(kind, named)
@@ -69,8 +69,9 @@ def best_file(entry: BackendEntry, named: NamedModel, device_kind: str | None, a
     candidates = []
     if named.file is not None and entry.reads(named.file) and named.file.is_file():
         candidates.append(named.file)
-    candidates += [path for suffix in entry.suffixes
-                   if (path := named.sibling(suffix)).is_file() and path not in candidates]
+    candidates += [
+        path for suffix in entry.suffixes if (path := named.sibling(suffix)).is_file() and path not in candidates
+    ]
     if not candidates:
         return None
     chosen = (entry.pick or pick_named_first)(candidates, device_kind, named.file)
@@ -87,16 +88,24 @@ def _explicit_file(entry: BackendEntry, named: NamedModel) -> Path:
         return named.file  # exactly the file given; the backend says if it is missing
     path = best_file(entry, named, None, any_form=True)
     if path is None:
-        raise WeightsError(f"backend {entry.name!r} reads {entry.file_hint or ' or '.join(entry.suffixes)}; "
-                           f"{named.given} is none, and none lies beside it")
+        raise WeightsError(
+            f"backend {entry.name!r} reads {entry.file_hint or ' or '.join(entry.suffixes)}; "
+            f"{named.given} is none, and none lies beside it"
+        )
     return path
 
 
 def _open(kind: str, named: NamedModel, choice: Choice, build: Callable[[Choice], T], auto: bool) -> T:
     _check_same_source(kind, named, choice)
     opened = build(choice)
-    log.info("%s backend %s: using %s; file %s, %s", MODEL_KINDS[kind][0], "auto" if auto else choice.entry.name,
-             opened.describe(), choice.path.name, getattr(opened, "precision", "fp32"))
+    log.info(
+        "%s backend %s: using %s; file %s, %s",
+        MODEL_KINDS[kind][0],
+        "auto" if auto else choice.entry.name,
+        opened.describe(),
+        choice.path.name,
+        getattr(opened, "precision", "fp32"),
+    )
     return opened
 
 
@@ -121,19 +130,22 @@ def _nothing_runs(kind: str, named: NamedModel, device: str) -> ArniqaEdgeError:
     registered = entries(kind)
     installed = [e for e in registered if e.installed()]
     if not installed:
-        return BackendUnavailableError("no inference backend is installed: "
-                                       + "; ".join(e.install_hint for e in registered if e.install_hint))
+        return BackendUnavailableError(
+            "no inference backend is installed: " + "; ".join(e.install_hint for e in registered if e.install_hint)
+        )
     readers = [e for e in registered if named.file is not None and e.reads(named.file)]
     if named.file is not None and not named.file.exists() and all(e in installed for e in readers):
         return WeightsError(f"{title} not found: {named.file}")
     forms = [e.file_hint for e in registered if e.file_hint]
     if named.file is None and not any(best_file(e, named, None, any_form=True) for e in registered):
-        return WeightsError(f"{title} not found: {named.given} (expected {', '.join(forms)}, their folder or their "
-                            "common stem)")
+        return WeightsError(
+            f"{title} not found: {named.given} (expected {', '.join(forms)}, their folder or their common stem)"
+        )
     missing = "; ".join(f"{e.name} reads {e.file_hint}" if e in installed else e.install_hint for e in registered)
     return BackendUnavailableError(
         f"no inference backend is installed that runs {named.given.name} on device {device!r} (installed: "
-        f"{', '.join(e.name for e in installed)}). {missing}")
+        f"{', '.join(e.name for e in installed)}). {missing}"
+    )
 
 
 def _refuse_other_kinds(kind: str, named: NamedModel) -> None:
@@ -143,8 +155,9 @@ def _refuse_other_kinds(kind: str, named: NamedModel) -> None:
     for other, (title, option) in MODEL_KINDS.items():
         if other != kind and any(named.given.name.endswith(suffix) for suffix in suffixes(other)):
             forms = ", ".join(e.file_hint for e in entries(kind) if e.file_hint)
-            raise WeightsError(f"{named.given} is not a {MODEL_KINDS[kind][0]}: that is read from {forms}; "
-                               f"{title}s go to {option}")
+            raise WeightsError(
+                f"{named.given} is not a {MODEL_KINDS[kind][0]}: that is read from {forms}; {title}s go to {option}"
+            )
 
 
 def _check_same_source(kind: str, named: NamedModel, choice: Choice) -> None:
@@ -152,8 +165,9 @@ def _check_same_source(kind: str, named: NamedModel, choice: Choice) -> None:
     if named.file is not None:
         others = [named.file] if named.file.is_file() else []
     else:
-        others = [path for entry in entries(kind) for suffix in entry.suffixes
-                  if (path := named.sibling(suffix)).is_file()]
+        others = [
+            path for entry in entries(kind) for suffix in entry.suffixes if (path := named.sibling(suffix)).is_file()
+        ]
     others = [path for path in others if path != choice.path]
     theirs = _source(choice.entry, choice.path) if others else None
     if theirs is None:
@@ -164,7 +178,8 @@ def _check_same_source(kind: str, named: NamedModel, choice: Choice) -> None:
         if mine is not None and mine != theirs:
             raise WeightsError(
                 f"{choice.path.name} was not exported from {other} (changed since?): export it again from "
-                f"{other.name}, or run only the file you name with its --backend ({owner.name} for {other.name})")
+                f"{other.name}, or run only the file you name with its --backend ({owner.name} for {other.name})"
+            )
 
 
 def _source(entry: BackendEntry, path: Path) -> str | None:

@@ -23,8 +23,10 @@ from .base import Backend
 from .devices import device_index, device_kind
 from .tensorrt_graph import ENGINE_SUFFIXES, TensorRTGraph, tensorrt_installed
 
-INSTALL_HINT = ("backend 'tensorrt' needs TensorRT (JetPack on a Jetson, or pip install tensorrt / tensorrt-rtx), "
-                "cuda-python (pip install 'arniqa-edge[tensorrt]') and a CUDA GPU")
+INSTALL_HINT = (
+    "backend 'tensorrt' needs TensorRT (JetPack on a Jetson, or pip install tensorrt / tensorrt-rtx), "
+    "cuda-python (pip install 'arniqa-edge[tensorrt]') and a CUDA GPU"
+)
 
 
 def tensorrt_usable(device_kind: str = "cuda") -> bool:
@@ -50,15 +52,18 @@ class TensorRTBackend(Backend):
     def __init__(self, config: ModelConfig, weights, device: str = "auto", num_threads: int = 0):
         path = Path(weights)
         if path.suffix not in ENGINE_SUFFIXES:
-            raise WeightsError(f"backend 'tensorrt' runs a serialized engine ({', '.join(ENGINE_SUFFIXES)}), not "
-                               f"{path.name}; build one with python -m export.trt MODEL.onnx --precision ... -o "
-                               f"{path.with_suffix('.engine')}")
+            raise WeightsError(
+                f"backend 'tensorrt' runs a serialized engine ({', '.join(ENGINE_SUFFIXES)}), not "
+                f"{path.name}; build one with python -m export.trt MODEL.onnx --precision ... -o "
+                f"{path.with_suffix('.engine')}"
+            )
         tensorrt_installed_or_raise(device)
         from .cuda_runtime import CudaPythonInputs
 
         index = device_index(device)
-        self.graph = TensorRTGraph(path, index, lambda sidecar: sidecar.exported_info(str(path)).check_fits(
-            config, str(path)))
+        self.graph = TensorRTGraph(
+            path, index, lambda sidecar: sidecar.exported_info(str(path)).check_fits(config, str(path))
+        )
         # The engine's own stream carries the uploads, the preprocessing and the engine, in order.
         self.inputs = CudaPythonInputs(index, stream=self.graph.stream)
         self.sidecar, self.path, self._config = self.graph.sidecar, path, config

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -56,13 +56,16 @@ class TensorRTGraph:
         sidecar = EngineSidecar.read(path)
         gpu = cuda.device_name(index)
         if gpu is None:
-            raise BackendUnavailableError(f"backend 'tensorrt' runs on a CUDA GPU; cuda:{index} is not usable here "
-                                          f"({cuda.device_count()} visible to cuda-python)")
+            raise BackendUnavailableError(
+                f"backend 'tensorrt' runs on a CUDA GPU; cuda:{index} is not usable here "
+                f"({cuda.device_count()} visible to cuda-python)"
+            )
         try:
             trt = importlib.import_module(sidecar.builder)
         except ImportError as exc:
-            raise BackendUnavailableError(f"{path.name} runs on {sidecar.builder}, which is not installed "
-                                          f"({exc})") from None
+            raise BackendUnavailableError(
+                f"{path.name} runs on {sidecar.builder}, which is not installed ({exc})"
+            ) from None
         sidecar.check_runtime(trt.__name__, trt.__version__, gpu, str(path))
         check(sidecar)
         cuda.set_device(index)
@@ -79,8 +82,10 @@ class TensorRTGraph:
         self.outputs = [n for n in names if n not in self.inputs]
         for name in names:
             if self.engine.get_tensor_dtype(name) != trt.DataType.FLOAT:
-                raise WeightsError(f"{path}: tensor {name} is {self.engine.get_tensor_dtype(name)}, not float32 "
-                                   "(exports keep float32 inputs and outputs); rebuild it from the ONNX export")
+                raise WeightsError(
+                    f"{path}: tensor {name} is {self.engine.get_tensor_dtype(name)}, not float32 "
+                    "(exports keep float32 inputs and outputs); rebuild it from the ONNX export"
+                )
         #: per tensor name: (device array, pinned host array) of the last shape it had
         self._buffers: dict[str, tuple[cuda.DeviceArray, np.ndarray]] = {}
 
@@ -91,7 +96,7 @@ class TensorRTGraph:
     def smallest(self, name: str) -> list[int]:
         return list(self.sidecar.input_shapes[name]["min"])
 
-    def run(self, inputs: dict[str, "cuda.DeviceArray"]) -> dict[str, np.ndarray]:
+    def run(self, inputs: dict[str, cuda.DeviceArray]) -> dict[str, np.ndarray]:
         """Device inputs by name -> host outputs by name (float32, copied), after one synchronisation."""
         cuda.set_device(self.index)
         self._check_profile({name: array.shape for name, array in inputs.items()})
@@ -121,10 +126,9 @@ class TensorRTGraph:
             device_inputs[name] = device
         return self.run(device_inputs)
 
-    def _buffer(self, name: str, shape: tuple) -> tuple["cuda.DeviceArray", np.ndarray]:
+    def _buffer(self, name: str, shape: tuple) -> tuple[cuda.DeviceArray, np.ndarray]:
         if any(n < 0 for n in shape):
-            raise RuntimeError(f"{self.path.name}: the shape of {name} is not known ({shape}) after binding the "
-                               "inputs")
+            raise RuntimeError(f"{self.path.name}: the shape of {name} is not known ({shape}) after binding the inputs")
         held = self._buffers.get(name)
         if held is None or held[0].shape != tuple(shape):
             count = int(np.prod(shape))
@@ -136,5 +140,7 @@ class TensorRTGraph:
         for name, shape in shapes.items():
             low, high = self.sidecar.input_shapes[name]["min"], self.sidecar.input_shapes[name]["max"]
             if len(shape) != len(low) or not all(lo <= s <= hi for s, lo, hi in zip(shape, low, high)):
-                raise ValueError(f"{self.path.name}: {name} input {list(shape)} is outside the engine's profile "
-                                 f"{low}..{high}; rebuild with a wider --batch/--size (python -m export.trt)")
+                raise ValueError(
+                    f"{self.path.name}: {name} input {list(shape)} is outside the engine's profile "
+                    f"{low}..{high}; rebuild with a wider --batch/--size (python -m export.trt)"
+                )

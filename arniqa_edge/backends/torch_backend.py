@@ -45,7 +45,7 @@ def torch_source_sha256(path) -> str:
 
 
 def resolve_torch_device(device: str) -> str:
-    """"auto" -> cuda when torch sees a GPU, else cpu; an explicit cuda without a GPU is an error."""
+    """ "auto" -> cuda when torch sees a GPU, else cpu; an explicit cuda without a GPU is an error."""
     import torch
 
     if device == "auto":
@@ -53,7 +53,8 @@ def resolve_torch_device(device: str) -> str:
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise BackendUnavailableError(
             f"device {device!r} was asked for, but torch {torch.__version__} sees no CUDA GPU "
-            f"(torch.version.cuda={torch.version.cuda}); use --device cpu or auto")
+            f"(torch.version.cuda={torch.version.cuda}); use --device cpu or auto"
+        )
     if not (device == "cpu" or device.startswith("cuda")):
         raise BackendUnavailableError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N")
     return device
@@ -78,9 +79,10 @@ class TorchCudaInputs(CudaInputs):
     def upload(self, full: np.ndarray, half: np.ndarray):
         torch = self._torch
         with torch.cuda.stream(self.cuda):
-            return tuple(torch.from_numpy(np.ascontiguousarray(a, np.float32)).pin_memory().to(self.device,
-                                                                                             non_blocking=True)
-                         for a in (full, half))
+            return tuple(
+                torch.from_numpy(np.ascontiguousarray(a, np.float32)).pin_memory().to(self.device, non_blocking=True)
+                for a in (full, half)
+            )
 
     def synchronize(self) -> None:
         self.cuda.synchronize()

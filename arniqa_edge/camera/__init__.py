@@ -5,5 +5,16 @@ from .feed import LatestFrameGrabber, SequentialFeed
 from .loop import LoopStats, QaLoop
 from .smoothing import Ema, WindowMedian, make_smoother
 
-__all__ = ["AlertConfig", "AlertEvent", "AlertSet", "Debounced", "Ema", "LatestFrameGrabber", "LoopStats", "QaLoop",
-           "SequentialFeed", "WindowMedian", "make_smoother"]
+__all__ = [
+    "AlertConfig",
+    "AlertEvent",
+    "AlertSet",
+    "Debounced",
+    "Ema",
+    "LatestFrameGrabber",
+    "LoopStats",
+    "QaLoop",
+    "SequentialFeed",
+    "WindowMedian",
+    "make_smoother",
+]

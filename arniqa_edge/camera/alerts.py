@@ -30,10 +30,10 @@ SOURCE_LOST, SOURCE_RESTORED = "source_lost", "source_restored"
 
 @dataclass(frozen=True)
 class AlertEvent:
-    alert: str          #: LOW_QUALITY, LOW_REFERENCE_QUALITY, FROZEN, BLANK or SOURCE_LOST
-    state: str          #: "raised" or "cleared"
-    time: float         #: the loop clock's time of the frame that flipped it (SOURCE_LOST: of the check)
-    frame: int          #: that frame's sequence number (SOURCE_LOST: the last frame received, 0 if none)
+    alert: str  #: LOW_QUALITY, LOW_REFERENCE_QUALITY, FROZEN, BLANK or SOURCE_LOST
+    state: str  #: "raised" or "cleared"
+    time: float  #: the loop clock's time of the frame that flipped it (SOURCE_LOST: of the check)
+    frame: int  #: that frame's sequence number (SOURCE_LOST: the last frame received, 0 if none)
     score: float | None  #: its smoothed score (SOURCE_LOST: the last one, None before any)
     active_for: float = 0.0  #: for "cleared": how long the alert was up
     reference_score: float | None = None  #: its smoothed score against the golden references, if scored
@@ -89,12 +89,12 @@ class Debounced:
 
 @dataclass(frozen=True)
 class AlertConfig:
-    low: float = 0.4               #: raise when the smoothed score stays below this...
-    high: float = 0.45             #: ...and clear when it is back at or above this
-    raise_after: float = 3.0       #: seconds below `low` before raising
-    clear_after: float = 5.0       #: seconds at or above `high` before clearing
-    frozen_after: float = 10.0     #: seconds of identical frames before a FROZEN alert (0: off)
-    blank_after: float = 5.0       #: seconds of uniform frames (lens cap, black feed) before BLANK (0: off)
+    low: float = 0.4  #: raise when the smoothed score stays below this...
+    high: float = 0.45  #: ...and clear when it is back at or above this
+    raise_after: float = 3.0  #: seconds below `low` before raising
+    clear_after: float = 5.0  #: seconds at or above `high` before clearing
+    frozen_after: float = 10.0  #: seconds of identical frames before a FROZEN alert (0: off)
+    blank_after: float = 5.0  #: seconds of uniform frames (lens cap, black feed) before BLANK (0: off)
     #: LOW_REFERENCE_QUALITY when the smoothed reference score stays below this (None: no such alert),
     #: cleared at or above `reference_high`; timed by raise_after and clear_after as LOW_QUALITY is
     reference_low: float | None = None
@@ -110,8 +110,9 @@ class AlertConfig:
 
 def _check_band(prefix: str, low: float, high: float) -> None:
     if high < low:
-        raise ValueError(f"the clear threshold ({prefix}high={high}) must be >= the alert threshold "
-                         f"({prefix}low={low})")
+        raise ValueError(
+            f"the clear threshold ({prefix}high={high}) must be >= the alert threshold ({prefix}low={low})"
+        )
 
 
 def _band(value: float, low: float, high: float) -> tuple[bool, bool]:
@@ -137,8 +138,9 @@ class AlertSet:
     def active(self) -> dict[str, bool]:
         return {name: switch.active for name, switch in self.switches.items()}
 
-    def update(self, t: float, frame: int, smoothed: float, image: np.ndarray | None = None,
-               reference: float | None = None) -> list[AlertEvent]:
+    def update(
+        self, t: float, frame: int, smoothed: float, image: np.ndarray | None = None, reference: float | None = None
+    ) -> list[AlertEvent]:
         """Feed one frame: its smoothed score, optionally its pixels (frozen, blank) and its smoothed score
         against the references; returns the alerts it raised or cleared."""
         config = self.config
@@ -149,8 +151,9 @@ class AlertSet:
             thumbnail = _thumbnail(image)
             blank = float(thumbnail.std()) < BLANK_STD
             # A blank picture repeats itself too; report it once, as blank.
-            frozen = (not blank and self._previous_thumbnail is not None
-                      and _unchanged(thumbnail, self._previous_thumbnail))
+            frozen = (
+                not blank and self._previous_thumbnail is not None and _unchanged(thumbnail, self._previous_thumbnail)
+            )
             conditions[FROZEN] = (frozen, not frozen)
             conditions[BLANK] = (blank, not blank)
             self._previous_thumbnail = thumbnail
@@ -162,9 +165,17 @@ class AlertSet:
             since = switch.since
             state = switch.update(t, trigger, recovered)
             if state is not None:
-                events.append(AlertEvent(name, state, t, frame, smoothed,
-                                         active_for=t - since if state == "cleared" else 0.0,
-                                         reference_score=reference))
+                events.append(
+                    AlertEvent(
+                        name,
+                        state,
+                        t,
+                        frame,
+                        smoothed,
+                        active_for=t - since if state == "cleared" else 0.0,
+                        reference_score=reference,
+                    )
+                )
         return events
 
 
@@ -226,18 +237,28 @@ class SourceWatch:
             return None
         lost_for = t - self.since
         self.lost, self.since, self._flowing_since = False, None, None
-        return AlertEvent(SOURCE_LOST, "cleared", t, frame, score, active_for=lost_for,
-                          detail=f"frames again for {self.restored_after:g} s, after {lost_for:.1f} s lost")
+        return AlertEvent(
+            SOURCE_LOST,
+            "cleared",
+            t,
+            frame,
+            score,
+            active_for=lost_for,
+            detail=f"frames again for {self.restored_after:g} s, after {lost_for:.1f} s lost",
+        )
 
-    def declare_lost(self, t: float, frame: int = 0, score: float | None = None,
-                     reason: str | None = None) -> AlertEvent | None:
+    def declare_lost(
+        self, t: float, frame: int = 0, score: float | None = None, reason: str | None = None
+    ) -> AlertEvent | None:
         """Lost now (also before lost_after, e.g. when the source is given up on); the event, or None when
         it already was."""
         if self.lost:
             return None
         silence = self.silence(t)
         self.lost, self.since, self._flowing_since = True, t, None
-        what = (f"no frame since the start ({silence:.1f} s)" if self.last_frame_at is None
-                else f"no frame for {silence:.1f} s")
-        return AlertEvent(SOURCE_LOST, "raised", t, frame, score,
-                          detail=f"{what}: {reason}" if reason else what)
+        what = (
+            f"no frame since the start ({silence:.1f} s)"
+            if self.last_frame_at is None
+            else f"no frame for {silence:.1f} s"
+        )
+        return AlertEvent(SOURCE_LOST, "raised", t, frame, score, detail=f"{what}: {reason}" if reason else what)

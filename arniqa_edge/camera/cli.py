@@ -35,8 +35,8 @@ import math
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from .. import __version__
 from ..cli_options import add_model_arguments, add_reference_arguments, open_golden_references
@@ -61,17 +61,22 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m arniqa_edge.camera",
         description="Watch the picture quality of a camera or stream with ARNIQA and raise alerts.",
         epilog="Examples:\n"
-               "  python -m arniqa_edge.camera --source rtsp://cam1/stream --rate 1 --low 0.35 "
-               "--events cam1.jsonl --snapshot-dir cam1/ --webhook http://127.0.0.1:8080/alerts\n"
-               "  python -m arniqa_edge.camera --source 0 --reference-dir golden/ --reference-model "
-               "STUDENT.safetensors --reference-low 0.4",
+        "  python -m arniqa_edge.camera --source rtsp://cam1/stream --rate 1 --low 0.35 "
+        "--events cam1.jsonl --snapshot-dir cam1/ --webhook http://127.0.0.1:8080/alerts\n"
+        "  python -m arniqa_edge.camera --source 0 --reference-dir golden/ --reference-model "
+        "STUDENT.safetensors --reference-low 0.4",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--source", required=True,
-                        help="camera index (0), rtsp:// or http(s):// URL, video file, or GStreamer pipeline")
+    parser.add_argument(
+        "--source", required=True, help="camera index (0), rtsp:// or http(s):// URL, video file, or GStreamer pipeline"
+    )
     parser.add_argument("--rate", type=float, default=2.0, help="frames scored per second (default: 2)")
-    parser.add_argument("--max-frame-age", type=float, default=2.0,
-                        help="skip a frame older than this many seconds when its turn comes (default: 2)")
+    parser.add_argument(
+        "--max-frame-age",
+        type=float,
+        default=2.0,
+        help="skip a frame older than this many seconds when its turn comes (default: 2)",
+    )
     parser.add_argument("--max-frames", type=int, help="stop after scoring this many frames")
     parser.add_argument("--duration", type=float, help="stop after this many seconds")
 
@@ -79,59 +84,119 @@ def build_parser() -> argparse.ArgumentParser:
     alerts.add_argument("--smoothing", choices=("ema", "median", "none"), default="ema", help="(default: ema)")
     alerts.add_argument("--ema-alpha", type=float, default=0.3, help="weight of the newest score (default: 0.3)")
     alerts.add_argument("--window", type=int, default=5, help="scores in the median window (default: 5)")
-    alerts.add_argument("--low", type=float, default=defaults.low,
-                        help="raise when the smoothed score stays below this (default: %(default)s)")
-    alerts.add_argument("--high", type=float,
-                        help="clear when it is back at or above this (default: low + 0.05)")
-    alerts.add_argument("--raise-after", type=float, default=defaults.raise_after,
-                        help="seconds below --low before raising (default: %(default)s)")
-    alerts.add_argument("--clear-after", type=float, default=defaults.clear_after,
-                        help="seconds at or above --high before clearing (default: %(default)s)")
-    alerts.add_argument("--frozen-after", type=float, default=defaults.frozen_after,
-                        help="seconds of an unchanging picture before a frozen alert; 0 = off (default: %(default)s)")
-    alerts.add_argument("--blank-after", type=float, default=defaults.blank_after,
-                        help="seconds of a uniform picture before a blank alert; 0 = off (default: %(default)s)")
-    alerts.add_argument("--reference-low", type=float,
-                        help="raise low_reference_quality when the smoothed score against --reference-dir stays "
-                             "below this (default: no such alert; the score still goes to the metrics and events)")
-    alerts.add_argument("--reference-high", type=float,
-                        help="clear it when that score is back at or above this (default: reference-low + 0.05)")
+    alerts.add_argument(
+        "--low",
+        type=float,
+        default=defaults.low,
+        help="raise when the smoothed score stays below this (default: %(default)s)",
+    )
+    alerts.add_argument("--high", type=float, help="clear when it is back at or above this (default: low + 0.05)")
+    alerts.add_argument(
+        "--raise-after",
+        type=float,
+        default=defaults.raise_after,
+        help="seconds below --low before raising (default: %(default)s)",
+    )
+    alerts.add_argument(
+        "--clear-after",
+        type=float,
+        default=defaults.clear_after,
+        help="seconds at or above --high before clearing (default: %(default)s)",
+    )
+    alerts.add_argument(
+        "--frozen-after",
+        type=float,
+        default=defaults.frozen_after,
+        help="seconds of an unchanging picture before a frozen alert; 0 = off (default: %(default)s)",
+    )
+    alerts.add_argument(
+        "--blank-after",
+        type=float,
+        default=defaults.blank_after,
+        help="seconds of a uniform picture before a blank alert; 0 = off (default: %(default)s)",
+    )
+    alerts.add_argument(
+        "--reference-low",
+        type=float,
+        help="raise low_reference_quality when the smoothed score against --reference-dir stays "
+        "below this (default: no such alert; the score still goes to the metrics and events)",
+    )
+    alerts.add_argument(
+        "--reference-high",
+        type=float,
+        help="clear it when that score is back at or above this (default: reference-low + 0.05)",
+    )
 
     events = parser.add_argument_group("events")
-    events.add_argument("--events", type=Path, default=Path("arniqa-camera-events.jsonl"),
-                        help="append events here as JSON lines (default: %(default)s)")
+    events.add_argument(
+        "--events",
+        type=Path,
+        default=Path("arniqa-camera-events.jsonl"),
+        help="append events here as JSON lines (default: %(default)s)",
+    )
     events.add_argument("--snapshot-dir", type=Path, help="save the frame that raised each alert here (JPEG)")
     events.add_argument("--webhook", metavar="URL", help="POST each event as JSON to this URL")
     events.add_argument("--on-event", metavar="COMMAND", help="run this command per event, the event JSON on stdin")
-    events.add_argument("--notify-timeout", type=float, default=5.0,
-                        help="seconds a webhook or command may take (default: 5)")
-    events.add_argument("--webhook-retries", type=_count, default=3, metavar="N",
-                        help="retry a failed webhook POST (no connection, timeout, HTTP 5xx/408/429) up to N times, "
-                             "waiting 1 s, 2 s, 4 s, ... with jitter; 0 = no retry (default: %(default)s)")
+    events.add_argument(
+        "--notify-timeout", type=float, default=5.0, help="seconds a webhook or command may take (default: 5)"
+    )
+    events.add_argument(
+        "--webhook-retries",
+        type=_count,
+        default=3,
+        metavar="N",
+        help="retry a failed webhook POST (no connection, timeout, HTTP 5xx/408/429) up to N times, "
+        "waiting 1 s, 2 s, 4 s, ... with jitter; 0 = no retry (default: %(default)s)",
+    )
 
     service = parser.add_argument_group("metrics and reconnects")
     service.add_argument("--metrics-host", default="127.0.0.1", help="(default: 127.0.0.1, this machine only)")
-    service.add_argument("--metrics-port", type=int, default=DEFAULT_PORT,
-                         help="0 picks a free port (default: %(default)s: not in Prometheus's list of exporters' "
-                              "default ports, whose 9100-9999 range is full, so it collides with no known "
-                              "exporter)")
+    service.add_argument(
+        "--metrics-port",
+        type=int,
+        default=DEFAULT_PORT,
+        help="0 picks a free port (default: %(default)s: not in Prometheus's list of exporters' "
+        "default ports, whose 9100-9999 range is full, so it collides with no known "
+        "exporter)",
+    )
     service.add_argument("--no-metrics", dest="metrics", action="store_false", help="no metrics endpoint")
-    service.add_argument("--reconnect-delay", type=float, default=0.5,
-                         help="first delay before reopening a failed source; doubles up to "
-                              "--reconnect-max-delay, each delay shortened by a random 0-50%% so that many "
-                              "cameras do not reconnect in lockstep (default: 0.5)")
+    service.add_argument(
+        "--reconnect-delay",
+        type=float,
+        default=0.5,
+        help="first delay before reopening a failed source; doubles up to "
+        "--reconnect-max-delay, each delay shortened by a random 0-50%% so that many "
+        "cameras do not reconnect in lockstep (default: 0.5)",
+    )
     service.add_argument("--reconnect-max-delay", type=float, default=30.0, help="(default: 30)")
-    service.add_argument("--max-reconnects", type=_count, metavar="N",
-                         help="give up on the source after N reconnect attempts in a row without a frame, and exit "
-                              "(default: retry forever)")
-    service.add_argument("--give-up-after", type=_positive_seconds, metavar="SECONDS",
-                         help="give up on the source after this long without a frame, and exit (default: never)")
-    service.add_argument("--lost-after", type=_positive_seconds, default=10.0, metavar="SECONDS",
-                         help="raise a source_lost event after this long without a frame, also when the source "
-                              "never comes up (default: %(default)s)")
-    service.add_argument("--restored-after", type=_seconds, default=2.0, metavar="SECONDS",
-                         help="send source_restored once frames have come again for this long (default: "
-                              "%(default)s)")
+    service.add_argument(
+        "--max-reconnects",
+        type=_count,
+        metavar="N",
+        help="give up on the source after N reconnect attempts in a row without a frame, and exit "
+        "(default: retry forever)",
+    )
+    service.add_argument(
+        "--give-up-after",
+        type=_positive_seconds,
+        metavar="SECONDS",
+        help="give up on the source after this long without a frame, and exit (default: never)",
+    )
+    service.add_argument(
+        "--lost-after",
+        type=_positive_seconds,
+        default=10.0,
+        metavar="SECONDS",
+        help="raise a source_lost event after this long without a frame, also when the source "
+        "never comes up (default: %(default)s)",
+    )
+    service.add_argument(
+        "--restored-after",
+        type=_seconds,
+        default=2.0,
+        metavar="SECONDS",
+        help="send source_restored once frames have come again for this long (default: %(default)s)",
+    )
 
     model = parser.add_argument_group("model")
     add_model_arguments(model, protocol=False)
@@ -144,8 +209,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     stop = threading.Event()
     resources = []
     try:
@@ -173,15 +240,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         status = 2 if not stats.received else 1
     else:
         if not stats.received:
-            print(f"error: {redact(args.source)}: no frame in {loop.clock() - loop.started_at:.0f} s; the source "
-                  "never came up", file=sys.stderr)
+            print(
+                f"error: {redact(args.source)}: no frame in {loop.clock() - loop.started_at:.0f} s; the source "
+                "never came up",
+                file=sys.stderr,
+            )
             status = 2
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         _close(resources)
-    print(f"stopped: {stats.scored} frames scored, {loop.feed.dropped} dropped, {stats.stale} stale, "
-          f"{stats.errors} errors, {loop.feed.source.reconnects} reconnects, {stats.events} events")
+    print(
+        f"stopped: {stats.scored} frames scored, {loop.feed.dropped} dropped, {stats.stale} stale, "
+        f"{stats.errors} errors, {loop.feed.source.reconnects} reconnects, {stats.events} events"
+    )
     logging.shutdown()
     return status
 
@@ -195,12 +267,22 @@ def _build(args, stop: threading.Event, resources: list) -> QaLoop:
 
     smoother = new_smoother()  # bad options fail before any model is loaded
     golden = open_golden_references(args)
-    scorer = Scorer(model=args.model, weights=args.weights, regressor=args.regressor, backend=args.backend,
-                    device=args.device, batch_size=1)
+    scorer = Scorer(
+        model=args.model,
+        weights=args.weights,
+        regressor=args.regressor,
+        backend=args.backend,
+        device=args.device,
+        batch_size=1,
+    )
     metrics = None
     if args.metrics:
-        metrics = QaMetrics([*alerts.switches, SOURCE_LOST], reference=golden is not None,
-                            model=scorer.config.name, backend=scorer.backend.describe())
+        metrics = QaMetrics(
+            [*alerts.switches, SOURCE_LOST],
+            reference=golden is not None,
+            model=scorer.config.name,
+            backend=scorer.backend.describe(),
+        )
 
     pace_fps = 0.0
     if source_kind(args.source) == "file":
@@ -209,9 +291,12 @@ def _build(args, stop: threading.Event, resources: list) -> QaLoop:
         probe.release()
     # The name (logs, errors) and the records carry the source without its credentials; only
     # open_capture gets the original.
-    source = ReconnectingSource(lambda: open_capture(args.source), name=redact(args.source),
-                                backoff=Backoff(args.reconnect_delay, args.reconnect_max_delay),
-                                max_reconnects=args.max_reconnects)
+    source = ReconnectingSource(
+        lambda: open_capture(args.source),
+        name=redact(args.source),
+        backoff=Backoff(args.reconnect_delay, args.reconnect_max_delay),
+        max_reconnects=args.max_reconnects,
+    )
     feed = LatestFrameGrabber(source, pace_fps=pace_fps)
     resources.append(feed)  # first to close: no new frames while the rest shuts down
     notifier = None
@@ -226,12 +311,24 @@ def _build(args, stop: threading.Event, resources: list) -> QaLoop:
         if notifier:
             notifier.send(record)
 
-    loop = QaLoop(feed, scorer.score, smoother, alerts, on_event=on_event, rate_hz=args.rate,
-                  max_frames=args.max_frames, duration=args.duration, max_frame_age=args.max_frame_age,
-                  metrics=metrics, reconnects=lambda: source.reconnects, stop=stop,
-                  reference=golden.score if golden else None,
-                  reference_smoother=new_smoother() if golden else None,
-                  source_watch=SourceWatch(args.lost_after, args.restored_after), give_up_after=args.give_up_after)
+    loop = QaLoop(
+        feed,
+        scorer.score,
+        smoother,
+        alerts,
+        on_event=on_event,
+        rate_hz=args.rate,
+        max_frames=args.max_frames,
+        duration=args.duration,
+        max_frame_age=args.max_frame_age,
+        metrics=metrics,
+        reconnects=lambda: source.reconnects,
+        stop=stop,
+        reference=golden.score if golden else None,
+        reference_smoother=new_smoother() if golden else None,
+        source_watch=SourceWatch(args.lost_after, args.restored_after),
+        give_up_after=args.give_up_after,
+    )
     if metrics:
         server = MetricsServer(metrics, loop.health, host=args.metrics_host, port=args.metrics_port)
         resources.append(server)
@@ -247,9 +344,16 @@ def _alert_config(args) -> AlertConfig:
     reference_high = args.reference_high
     if args.reference_low is not None and reference_high is None:
         reference_high = args.reference_low + 0.05
-    return AlertConfig(low=args.low, high=args.high if args.high is not None else args.low + 0.05,
-                       raise_after=args.raise_after, clear_after=args.clear_after, frozen_after=args.frozen_after,
-                       blank_after=args.blank_after, reference_low=args.reference_low, reference_high=reference_high)
+    return AlertConfig(
+        low=args.low,
+        high=args.high if args.high is not None else args.low + 0.05,
+        raise_after=args.raise_after,
+        clear_after=args.clear_after,
+        frozen_after=args.frozen_after,
+        blank_after=args.blank_after,
+        reference_low=args.reference_low,
+        reference_high=reference_high,
+    )
 
 
 def _close(resources: list) -> None:

@@ -19,8 +19,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np
@@ -75,9 +75,16 @@ class Notifier:
     while `close()` waits for the last records to go out.
     """
 
-    def __init__(self, webhook: str | None = None, command: str | None = None, timeout: float = 5.0,
-                 backlog: int = 100, retries: int = 3, backoff: Backoff | None = None,
-                 sleep: Callable[[float], object] | None = None):
+    def __init__(
+        self,
+        webhook: str | None = None,
+        command: str | None = None,
+        timeout: float = 5.0,
+        backlog: int = 100,
+        retries: int = 3,
+        backoff: Backoff | None = None,
+        sleep: Callable[[float], object] | None = None,
+    ):
         if retries < 0:
             raise ValueError(f"retries must be >= 0, got {retries}")
         self.webhook, self.command, self.timeout = webhook, shlex.split(command) if command else None, timeout
@@ -125,17 +132,29 @@ class Notifier:
             if not worth_retrying or attempt > self.retries or self._abandoned.is_set():
                 break
             delay = next(delays)
-            log.warning("webhook %s: %s; retrying in %.1f s (attempt %d of %d)", self._shown_webhook, problem,
-                        delay, attempt, self.retries + 1)
+            log.warning(
+                "webhook %s: %s; retrying in %.1f s (attempt %d of %d)",
+                self._shown_webhook,
+                problem,
+                delay,
+                attempt,
+                self.retries + 1,
+            )
             self._sleep(delay)
         self.failures += 1
-        log.error("webhook %s failed after %d attempt(s): %s; the %s event was not delivered", self._shown_webhook,
-                  attempt, problem, record.get("event") or f"{record.get('alert')} {record.get('state')}")
+        log.error(
+            "webhook %s failed after %d attempt(s): %s; the %s event was not delivered",
+            self._shown_webhook,
+            attempt,
+            problem,
+            record.get("event") or f"{record.get('alert')} {record.get('state')}",
+        )
 
     def _post_once(self, body: bytes) -> tuple[str | None, bool]:
         """(None, _) when delivered, else (what went wrong, whether another try may succeed)."""
-        request = urllib.request.Request(self.webhook, data=body, method="POST",
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            self.webhook, data=body, method="POST", headers={"Content-Type": "application/json"}
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 response.read()
@@ -149,13 +168,15 @@ class Notifier:
 
     def _run_command(self, record: dict) -> None:
         try:
-            result = subprocess.run(self.command, input=json.dumps(record), text=True, capture_output=True,
-                                    timeout=self.timeout)
+            result = subprocess.run(
+                self.command, input=json.dumps(record), text=True, capture_output=True, timeout=self.timeout
+            )
         except (OSError, subprocess.TimeoutExpired) as exc:
             self.failures += 1
             log.error("event command %s failed: %s", self.command[0], exc)
             return
         if result.returncode != 0:
             self.failures += 1
-            log.error("event command %s exited with %d: %s", self.command[0], result.returncode,
-                      result.stderr.strip()[-500:])
+            log.error(
+                "event command %s exited with %d: %s", self.command[0], result.returncode, result.stderr.strip()[-500:]
+            )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from ..pipeline import Frame
 from ..sources import ReconnectingSource
@@ -44,8 +44,7 @@ class LatestFrameGrabber:
     would otherwise be decoded as fast as the CPU allows); 0 = as fast as frames come.
     """
 
-    def __init__(self, source: ReconnectingSource, clock: Callable[[], float] = time.monotonic,
-                 pace_fps: float = 0.0):
+    def __init__(self, source: ReconnectingSource, clock: Callable[[], float] = time.monotonic, pace_fps: float = 0.0):
         self.source, self._clock = source, clock
         self._period = 1.0 / pace_fps if pace_fps > 0 else 0.0
         self._stopped = threading.Event()

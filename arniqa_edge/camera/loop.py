@@ -26,8 +26,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -57,32 +58,45 @@ class Smoother(Protocol):
 @dataclass
 class LoopStats:
     scored: int = 0
-    stale: int = 0      #: frames older than max_frame_age when taken: skipped
-    errors: int = 0     #: frames that could not be scored
+    stale: int = 0  #: frames older than max_frame_age when taken: skipped
+    errors: int = 0  #: frames that could not be scored
     events: int = 0
     last_score: float | None = None
     last_smoothed: float | None = None
-    last_reference: float | None = None           #: against the golden references, when scored
+    last_reference: float | None = None  #: against the golden references, when scored
     last_reference_smoothed: float | None = None
     last_scored_at: float | None = None
     connected: bool = False  #: whether the last request for a frame got one
-    received: int = 0        #: frames the feed delivered (scored, stale or failed); 0: the source never came up
+    received: int = 0  #: frames the feed delivered (scored, stale or failed); 0: the source never came up
 
 
 class QaLoop:
-    def __init__(self, feed: Feed, score: Callable[[np.ndarray], float], smoother: Smoother, alerts: AlertSet,
-                 on_event: Callable[[AlertEvent, np.ndarray], None] = lambda event, image: None,
-                 rate_hz: float = 2.0, max_frames: int | None = None, duration: float | None = None,
-                 max_frame_age: float = 2.0, metrics: QaMetrics | None = None,
-                 reconnects: Callable[[], int] = lambda: 0,
-                 on_scored: Callable[[Frame, float, float], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic, wait: Callable[[float], object] | None = None,
-                 stop: threading.Event | None = None, reference: Callable[[np.ndarray], float] | None = None,
-                 reference_smoother: Smoother | None = None, source_watch: SourceWatch | None = None,
-                 give_up_after: float | None = None):
+    def __init__(
+        self,
+        feed: Feed,
+        score: Callable[[np.ndarray], float],
+        smoother: Smoother,
+        alerts: AlertSet,
+        on_event: Callable[[AlertEvent, np.ndarray], None] = lambda event, image: None,
+        rate_hz: float = 2.0,
+        max_frames: int | None = None,
+        duration: float | None = None,
+        max_frame_age: float = 2.0,
+        metrics: QaMetrics | None = None,
+        reconnects: Callable[[], int] = lambda: 0,
+        on_scored: Callable[[Frame, float, float], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wait: Callable[[float], object] | None = None,
+        stop: threading.Event | None = None,
+        reference: Callable[[np.ndarray], float] | None = None,
+        reference_smoother: Smoother | None = None,
+        source_watch: SourceWatch | None = None,
+        give_up_after: float | None = None,
+    ):
         if (reference is None) != (reference_smoother is None):
-            raise ValueError("a reference score needs a smoother of its own: pass reference and "
-                             "reference_smoother together")
+            raise ValueError(
+                "a reference score needs a smoother of its own: pass reference and reference_smoother together"
+            )
         self.feed, self._score, self.smoother, self.alerts = feed, score, smoother, alerts
         self._reference, self.reference_smoother = reference, reference_smoother
         self._on_event, self._on_scored = on_event, on_scored
@@ -117,8 +131,13 @@ class QaLoop:
 
     def health(self) -> dict:
         """The /healthz state: ok while frames are scored, stale after 5 periods (10 s at least) without."""
-        return health_state(self.stats.last_scored_at, self.clock(), stale_after=max(10.0, 5 * self.period),
-                            connected=self.stats.connected, started=self.started_at)
+        return health_state(
+            self.stats.last_scored_at,
+            self.clock(),
+            stale_after=max(10.0, 5 * self.period),
+            connected=self.stats.connected,
+            started=self.started_at,
+        )
 
     def step(self) -> None:
         """Score the newest frame, if one came, and act on it."""
@@ -156,8 +175,9 @@ class QaLoop:
                 raise VideoSourceError(f"{self._source_name()}: {reason}")
 
     def _lose_source(self, reason: str) -> None:
-        event = self.source_watch.declare_lost(self.clock(), self._last_frame_number, self.stats.last_smoothed,
-                                               reason=reason)
+        event = self.source_watch.declare_lost(
+            self.clock(), self._last_frame_number, self.stats.last_smoothed, reason=reason
+        )
         if event is not None:
             self._report(event, None)
         self._sync_metrics()
@@ -192,22 +212,36 @@ class QaLoop:
                 self.metrics.observe_reference(reference, smoothed_reference, reference_latency)
         if self._on_scored:
             self._on_scored(frame, score, smoothed)
-        for event in self.alerts.update(frame.timestamp, frame.index, smoothed, frame.image,
-                                        reference=smoothed_reference):
+        for event in self.alerts.update(
+            frame.timestamp, frame.index, smoothed, frame.image, reference=smoothed_reference
+        ):
             self._report(event, frame.image)
 
     def _report(self, event: AlertEvent, image: np.ndarray | None) -> None:
         self.stats.events += 1
-        which, value = (("smoothed reference score", event.reference_score) if event.alert == LOW_REFERENCE_QUALITY
-                        else ("smoothed score", event.score))
+        which, value = (
+            ("smoothed reference score", event.reference_score)
+            if event.alert == LOW_REFERENCE_QUALITY
+            else ("smoothed score", event.score)
+        )
         if event.alert == SOURCE_LOST:
-            log.warning("%s %s: %s", "SOURCE LOST" if event.state == "raised" else "source restored",
-                        self._source_name(), event.detail)
+            log.warning(
+                "%s %s: %s",
+                "SOURCE LOST" if event.state == "raised" else "source restored",
+                self._source_name(),
+                event.detail,
+            )
         elif event.state == "raised":
             log.warning("ALERT %s raised at frame %d (%s %.3f)", event.alert, event.frame, which, value)
         else:
-            log.warning("alert %s cleared at frame %d after %.1f s (%s %.3f)", event.alert, event.frame,
-                        event.active_for, which, value)
+            log.warning(
+                "alert %s cleared at frame %d after %.1f s (%s %.3f)",
+                event.alert,
+                event.frame,
+                event.active_for,
+                which,
+                value,
+            )
         if self.metrics:
             self.metrics.alert.labels(event.alert).set(1 if event.state == "raised" else 0)
         try:
@@ -218,5 +252,9 @@ class QaLoop:
     def _sync_metrics(self) -> None:
         if self.metrics:
             self.metrics.connected.set(1 if self.stats.connected else 0)
-            self.metrics.sync_counts(dropped=self.feed.dropped, stale=self.stats.stale, errors=self.stats.errors,
-                                     reconnects=self._reconnects())
+            self.metrics.sync_counts(
+                dropped=self.feed.dropped,
+                stale=self.stats.stale,
+                errors=self.stats.errors,
+                reconnects=self._reconnects(),
+            )

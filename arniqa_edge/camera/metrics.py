@@ -1,8 +1,8 @@
 """Prometheus metrics and a health endpoint for the QA loop, on 127.0.0.1 unless told otherwise.
 
-    GET /metrics  Prometheus text format (prometheus_client's CONTENT_TYPE_LATEST)
-    GET /healthz  200 {"status": "ok", ...} while frames are being scored,
-                  503 with "starting" or "stale" otherwise
+GET /metrics  Prometheus text format (prometheus_client's CONTENT_TYPE_LATEST)
+GET /healthz  200 {"status": "ok", ...} while frames are being scored,
+              503 with "starting" or "stale" otherwise
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 
 from .. import __version__
 from ..errors import ArniqaEdgeError
@@ -28,8 +28,9 @@ def _prometheus():
     try:
         import prometheus_client
     except ImportError:
-        raise ArniqaEdgeError("the metrics endpoint needs prometheus_client: pip install prometheus_client "
-                              "(or run with --no-metrics)") from None
+        raise ArniqaEdgeError(
+            "the metrics endpoint needs prometheus_client: pip install prometheus_client (or run with --no-metrics)"
+        ) from None
     return prometheus_client
 
 
@@ -43,8 +44,12 @@ class QaMetrics:
         self.registry = prometheus.CollectorRegistry()
         metric = dict(registry=self.registry, namespace="arniqa")
         # The usual *_build_info idiom: always 1, the facts in its labels, to join on or show in a dashboard.
-        self.build_info = prometheus.Gauge("build_info", "arniqa-edge version, model and inference backend; "
-                                           "always 1", ["version", "model", "backend"], **metric)
+        self.build_info = prometheus.Gauge(
+            "build_info",
+            "arniqa-edge version, model and inference backend; always 1",
+            ["version", "model", "backend"],
+            **metric,
+        )
         self.build_info.labels(__version__, model, backend).set(1)
         self.score = prometheus.Gauge("score", "Quality of the last scored frame, 0..1", **metric)
         self.smoothed = prometheus.Gauge("score_smoothed", "Smoothed quality, 0..1 (what alerts watch)", **metric)
@@ -55,20 +60,28 @@ class QaMetrics:
         self.reconnects = prometheus.Counter("source_reconnects", "Attempts to reopen the source", **metric)
         self.connected = prometheus.Gauge("source_connected", "1 while the source delivers frames", **metric)
         self.latency = prometheus.Histogram(
-            "inference_seconds", "Time to score one frame (preprocess + inference + regressor)",
-            buckets=(0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0), **metric)
+            "inference_seconds",
+            "Time to score one frame (preprocess + inference + regressor)",
+            buckets=(0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0),
+            **metric,
+        )
         self.alert = prometheus.Gauge("alert_active", "1 while the alert is raised", ["alert"], **metric)
         for name in alerts:
             self.alert.labels(name).set(0)
         self.reference = self.reference_smoothed = self.reference_latency = None
         if reference:
-            self.reference = prometheus.Gauge("reference_score", "Quality of the last scored frame against the "
-                                              "golden references, 0..1", **metric)
+            self.reference = prometheus.Gauge(
+                "reference_score", "Quality of the last scored frame against the golden references, 0..1", **metric
+            )
             self.reference_smoothed = prometheus.Gauge(
-                "reference_score_smoothed", "Smoothed quality against the golden references, 0..1", **metric)
+                "reference_score_smoothed", "Smoothed quality against the golden references, 0..1", **metric
+            )
             self.reference_latency = prometheus.Histogram(
-                "reference_inference_seconds", "Time to score one frame against the golden references",
-                buckets=(0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0), **metric)
+                "reference_inference_seconds",
+                "Time to score one frame against the golden references",
+                buckets=(0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0),
+                **metric,
+            )
         self._counts = {"dropped": 0, "stale": 0, "errors": 0, "reconnects": 0}
 
     def observe_reference(self, score: float, smoothed: float, latency: float) -> None:
@@ -98,14 +111,17 @@ class QaMetrics:
 class MetricsServer:
     """Serves /metrics and /healthz from a daemon thread; port 0 picks a free port (see `.port`)."""
 
-    def __init__(self, metrics: QaMetrics, health: Callable[[], dict], host: str = "127.0.0.1",
-                 port: int = DEFAULT_PORT):
+    def __init__(
+        self, metrics: QaMetrics, health: Callable[[], dict], host: str = "127.0.0.1", port: int = DEFAULT_PORT
+    ):
         handler = _handler(metrics, health)
         try:
             self._server = ThreadingHTTPServer((host, port), handler)
         except OSError as exc:
-            raise ArniqaEdgeError(f"cannot serve metrics on {host}:{port}: {exc.strerror or exc} "
-                                  "(choose another --metrics-port, or --no-metrics)") from None
+            raise ArniqaEdgeError(
+                f"cannot serve metrics on {host}:{port}: {exc.strerror or exc} "
+                "(choose another --metrics-port, or --no-metrics)"
+            ) from None
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="arniqa-metrics", daemon=True)
         self._thread.start()
@@ -150,8 +166,7 @@ def _handler(metrics: QaMetrics, health: Callable[[], dict]):
     return Handler
 
 
-def health_state(last_scored: float | None, now: float, stale_after: float, connected: bool,
-                 started: float) -> dict:
+def health_state(last_scored: float | None, now: float, stale_after: float, connected: bool, started: float) -> dict:
     """The /healthz body: "ok" while a frame was scored in the last `stale_after` seconds."""
     if last_scored is None:
         status = "starting" if now - started < stale_after else "stale"
@@ -159,5 +174,9 @@ def health_state(last_scored: float | None, now: float, stale_after: float, conn
     else:
         age = now - last_scored
         status = "ok" if age <= stale_after else "stale"
-    return {"status": status, "last_frame_age_s": None if age is None else round(age, 3),
-            "source_connected": connected, "time": time.time()}
+    return {
+        "status": status,
+        "last_frame_age_s": None if age is None else round(age, 3),
+        "source_connected": connected,
+        "time": time.time(),
+    }

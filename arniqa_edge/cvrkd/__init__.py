@@ -13,5 +13,13 @@ from .config import CVRKDConfig
 from .scorer import ReferencePrediction, ReferenceScorer, ReferenceSet
 from .weights import FORMAT, load_cvrkd, read_cvrkd_metadata, save_cvrkd
 
-__all__ = ["CVRKDConfig", "FORMAT", "ReferencePrediction", "ReferenceScorer", "ReferenceSet",
-           "load_cvrkd", "read_cvrkd_metadata", "save_cvrkd"]
+__all__ = [
+    "CVRKDConfig",
+    "FORMAT",
+    "ReferencePrediction",
+    "ReferenceScorer",
+    "ReferenceSet",
+    "load_cvrkd",
+    "read_cvrkd_metadata",
+    "save_cvrkd",
+]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 from ..errors import ArniqaEdgeError, WeightsError
 
@@ -59,17 +59,23 @@ def _rows(scorer, references, inputs: Sequence) -> Iterator[dict]:
 
 def _check_options(args: argparse.Namespace) -> None:
     if not args.reference:
-        raise ArniqaEdgeError("--reference-model is used with --reference REF ... (the high-quality images to "
-                              "score against)")
+        raise ArniqaEdgeError(
+            "--reference-model is used with --reference REF ... (the high-quality images to score against)"
+        )
     if args.reference_model is None:
-        raise WeightsError("--reference needs --reference-model PATH: a CVRKD student trained with python -m "
-                           "training.cvrkd.train (or its graphs from python -m export.cvrkd); no reference "
-                           "model ships with arniqa-edge")
+        raise WeightsError(
+            "--reference needs --reference-model PATH: a CVRKD student trained with python -m "
+            "training.cvrkd.train (or its graphs from python -m export.cvrkd); no reference "
+            "model ships with arniqa-edge"
+        )
     from ..cli import build_parser
 
     parser = build_parser()
-    given = [f"--{name.replace('_', '-')}" for name in NR_ONLY_OPTIONS
-             if getattr(args, name) != parser.get_default(name)]
+    given = [
+        f"--{name.replace('_', '-')}" for name in NR_ONLY_OPTIONS if getattr(args, name) != parser.get_default(name)
+    ]
     if given:
-        raise ArniqaEdgeError(f"{', '.join(given)} apply to no-reference scoring, not with --reference"
-                              + (" (the CVRKD model goes to --reference-model)" if args.weights else ""))
+        raise ArniqaEdgeError(
+            f"{', '.join(given)} apply to no-reference scoring, not with --reference"
+            + (" (the CVRKD model goes to --reference-model)" if args.weights else "")
+        )

@@ -63,7 +63,7 @@ class CVRKDConfig:
         return json.dumps(asdict(self), sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> "CVRKDConfig":
+    def from_json(cls, text: str) -> CVRKDConfig:
         try:
             values = json.loads(text)
         except (TypeError, json.JSONDecodeError) as exc:
@@ -71,6 +71,7 @@ class CVRKDConfig:
         known = {f.name for f in fields(cls)}
         unknown = set(values) - known
         if unknown:
-            raise WeightsError(f"CVRKD configuration has unknown keys {sorted(unknown)}; "
-                               "was it written by a newer arniqa-edge?")
+            raise WeightsError(
+                f"CVRKD configuration has unknown keys {sorted(unknown)}; was it written by a newer arniqa-edge?"
+            )
         return cls(**values)

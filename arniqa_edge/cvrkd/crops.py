@@ -55,4 +55,4 @@ def grid_crops(rgb: np.ndarray, size: int, count: int) -> np.ndarray:
     """A uint8 (H, W, 3) RGB image -> its `count` grid crops, normalised: float32 (count, 3, size, size)."""
     rgb = fit_short_side(rgb, size)
     origins = grid_origins(rgb.shape[0], rgb.shape[1], size, count)
-    return normalize_crops(np.stack([rgb[top:top + size, left:left + size] for top, left in origins]))
+    return normalize_crops(np.stack([rgb[top : top + size, left : left + size] for top, left in origins]))

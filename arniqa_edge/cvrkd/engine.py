@@ -30,7 +30,7 @@ class CVRKDEngine(ABC):
     name: str = ""
     precision: str = "fp32"
     config: CVRKDConfig
-    role: str     #: "student" or "teacher"
+    role: str  #: "student" or "teacher"
 
     @property
     @abstractmethod
@@ -50,9 +50,11 @@ class CVRKDEngine(ABC):
         return f"{self.name} on {self.device}"
 
 
-def open_engine(weights: str | os.PathLike, backend: str = "auto", device: str = "auto",
-                num_threads: int = 0) -> CVRKDEngine:
+def open_engine(
+    weights: str | os.PathLike, backend: str = "auto", device: str = "auto", num_threads: int = 0
+) -> CVRKDEngine:
     """The engine `backend` names for the CVRKD model `weights`; "auto" takes the fastest and logs which."""
+
     def build(choice: Choice) -> CVRKDEngine:
         return choice.entry.build(choice.path, device=choice.device, num_threads=num_threads)
 

@@ -32,13 +32,19 @@ def reference_images(directory: str | Path) -> list[Path]:
     """
     directory = Path(directory)
     if not directory.is_dir():
-        raise InputImageError(f"reference directory {directory}: "
-                              + ("not a directory" if directory.exists() else "no such directory"))
-    files = sorted(p for p in directory.iterdir()
-                   if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES)
+        raise InputImageError(
+            f"reference directory {directory}: " + ("not a directory" if directory.exists() else "no such directory")
+        )
+    files = sorted(
+        p
+        for p in directory.iterdir()
+        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES
+    )
     if not files:
-        raise InputImageError(f"reference directory {directory}: no image files in it (JPEG, PNG, WebP, BMP, "
-                              "TIFF, ...); put a few known-good frames of the camera there")
+        raise InputImageError(
+            f"reference directory {directory}: no image files in it (JPEG, PNG, WebP, BMP, "
+            "TIFF, ...); put a few known-good frames of the camera there"
+        )
     problems = []
     for path in files:
         try:
@@ -46,8 +52,10 @@ def reference_images(directory: str | Path) -> list[Path]:
         except InputImageError as exc:
             problems.append(str(exc))
     if problems:
-        raise InputImageError(f"reference directory {directory}: {len(problems)} of {len(files)} images cannot be "
-                              "read; fix or remove them: " + "; ".join(problems))
+        raise InputImageError(
+            f"reference directory {directory}: {len(problems)} of {len(files)} images cannot be "
+            "read; fix or remove them: " + "; ".join(problems)
+        )
     return files
 
 
@@ -55,14 +63,15 @@ def reference_images(directory: str | Path) -> list[Path]:
 class GoldenReferences:
     """A reference scorer and the references it encoded once."""
 
-    scorer: Any             #: arniqa_edge.cvrkd.ReferenceScorer
-    references: Any         #: its ReferenceSet of `paths`
+    scorer: Any  #: arniqa_edge.cvrkd.ReferenceScorer
+    references: Any  #: its ReferenceSet of `paths`
     model: Path
     paths: list[Path]
 
     @classmethod
-    def open(cls, model: str | Path, directory: str | Path, backend: str = "auto",
-             device: str = "auto") -> "GoldenReferences":
+    def open(
+        cls, model: str | Path, directory: str | Path, backend: str = "auto", device: str = "auto"
+    ) -> GoldenReferences:
         """Check the directory's images, load the CVRKD student (.safetensors or .maps.onnx), encode them."""
         paths = reference_images(directory)  # before loading the model: a wrong directory fails fast
         from .scorer import ReferenceScorer

@@ -10,8 +10,9 @@ the graph takes at once (a TensorRT profile's largest batch).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -50,16 +51,19 @@ class GraphEngine(CVRKDEngine):
     def score_maps(self, lq_maps: np.ndarray, ref_maps: np.ndarray) -> np.ndarray:
         (lq_name, ref_name), _ = GRAPHS["score"]
         lq_maps = np.broadcast_to(lq_maps, ref_maps.shape)
-        return self._chunked("score", lambda rows: {lq_name: lq_maps[rows], ref_name: ref_maps[rows]},
-                             ref_maps.shape[0], 1)
+        return self._chunked(
+            "score", lambda rows: {lq_name: lq_maps[rows], ref_name: ref_maps[rows]}, ref_maps.shape[0], 1
+        )
 
     def _chunked(self, graph: str, inputs: Callable[[slice], dict], count: int, rows_per_item: int) -> np.ndarray:
         """Run `graph` on `count` items (of `rows_per_item` input rows each), as many at once as it takes."""
         (first, *_), _ = GRAPHS[graph]
         limit = self.graphs[graph].max_batch(first)
         step = count if limit is None else max(1, limit // rows_per_item)
-        parts = [self.graphs[graph].run_arrays(inputs(slice(start * rows_per_item, (start + step) * rows_per_item)))
-                 for start in range(0, count, step)]
+        parts = [
+            self.graphs[graph].run_arrays(inputs(slice(start * rows_per_item, (start + step) * rows_per_item)))
+            for start in range(0, count, step)
+        ]
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 

@@ -39,40 +39,57 @@ MAPS_SUFFIX, SCORE_SUFFIX = SUFFIXES["onnx"]["maps"], SUFFIXES["onnx"]["score"]
 
 @dataclass(frozen=True)
 class GraphInfo:
-    graph: str                #: "maps" or "score"
+    graph: str  #: "maps" or "score"
     config: CVRKDConfig
-    role: str                 #: "student" or "teacher", as in the weights file
-    weights_sha256: str       #: of the .safetensors file the graph was exported from
+    role: str  #: "student" or "teacher", as in the weights file
+    weights_sha256: str  #: of the .safetensors file the graph was exported from
 
     def to_props(self) -> dict[str, str]:
         # The exporter writes float32 graphs only.
-        return export_props("cvrkd", {"graph": self.graph, "config": self.config.to_json(), "role": self.role,
-                                      "weights_sha256": self.weights_sha256, "precision": "fp32"})
+        return export_props(
+            "cvrkd",
+            {
+                "graph": self.graph,
+                "config": self.config.to_json(),
+                "role": self.role,
+                "weights_sha256": self.weights_sha256,
+                "precision": "fp32",
+            },
+        )
 
     @classmethod
-    def from_props(cls, props: dict[str, str], source: str) -> "GraphInfo":
+    def from_props(cls, props: dict[str, str], source: str) -> GraphInfo:
         fields = export_fields(props, source, "cvrkd")
         try:
-            info = cls(graph=fields["graph"], config=CVRKDConfig.from_json(fields["config"]), role=fields["role"],
-                       weights_sha256=fields["weights_sha256"])
+            info = cls(
+                graph=fields["graph"],
+                config=CVRKDConfig.from_json(fields["config"]),
+                role=fields["role"],
+                weights_sha256=fields["weights_sha256"],
+            )
         except (KeyError, TypeError, ValueError) as exc:
-            raise WeightsError(f"{source}: damaged CVRKD metadata ({exc!r}); re-export it with "
-                               "python -m export.cvrkd") from None
+            raise WeightsError(
+                f"{source}: damaged CVRKD metadata ({exc!r}); re-export it with python -m export.cvrkd"
+            ) from None
         if info.graph not in GRAPHS or info.role not in ROLES:
             raise WeightsError(f"{source}: unknown CVRKD graph {info.graph!r} or role {info.role!r}; re-export it")
         return info
 
     def check_kind(self, graph: str, source: str) -> None:
         if self.graph != graph:
-            raise WeightsError(f"{source} is the {self.graph} graph of a CVRKD export, not its {graph} graph; "
-                               f"keep the names the exporter gives (<stem>{MAPS_SUFFIX}, <stem>{SCORE_SUFFIX})")
+            raise WeightsError(
+                f"{source} is the {self.graph} graph of a CVRKD export, not its {graph} graph; "
+                f"keep the names the exporter gives (<stem>{MAPS_SUFFIX}, <stem>{SCORE_SUFFIX})"
+            )
 
-    def check_pair(self, score: "GraphInfo", maps_source: str, score_source: str) -> None:
+    def check_pair(self, score: GraphInfo, maps_source: str, score_source: str) -> None:
         """Raise WeightsError unless `self` (the maps graph) and `score` come from one export."""
         if (self.config, self.role, self.weights_sha256) != (score.config, score.role, score.weights_sha256):
-            raise WeightsError(f"{maps_source} and {score_source} do not belong together (exported from different "
-                               "weights or configurations); export both again from one .safetensors with "
-                               "python -m export.cvrkd")
+            raise WeightsError(
+                f"{maps_source} and {score_source} do not belong together (exported from different "
+                "weights or configurations); export both again from one .safetensors with "
+                "python -m export.cvrkd"
+            )
 
 
 def graph_pair(path: str | Path) -> dict[str, Path]:
@@ -84,14 +101,18 @@ def graph_pair(path: str | Path) -> dict[str, Path]:
     for suffixes in SUFFIXES.values():
         for suffix in suffixes.values():
             if path.name.endswith(suffix):
-                stem = path.name[:-len(suffix)]
+                stem = path.name[: -len(suffix)]
                 pair = {graph: path.with_name(stem + other) for graph, other in suffixes.items()}
                 for partner in pair.values():
                     if not partner.is_file():
-                        raise WeightsError(f"{partner} is missing: the graphs of a CVRKD export come in pairs, "
-                                           f"<stem>{suffixes['maps']} and <stem>{suffixes['score']} (python -m "
-                                           "export.cvrkd writes both; python -m export.trt builds each), and both "
-                                           "are needed")
+                        raise WeightsError(
+                            f"{partner} is missing: the graphs of a CVRKD export come in pairs, "
+                            f"<stem>{suffixes['maps']} and <stem>{suffixes['score']} (python -m "
+                            "export.cvrkd writes both; python -m export.trt builds each), and both "
+                            "are needed"
+                        )
                 return pair
-    raise WeightsError(f"{path} is not a CVRKD graph: expected <stem>.maps.onnx/.score.onnx (onnxruntime) or "
-                       "<stem>.maps.engine/.score.engine (TensorRT)")
+    raise WeightsError(
+        f"{path} is not a CVRKD graph: expected <stem>.maps.onnx/.score.onnx (onnxruntime) or "
+        "<stem>.maps.engine/.score.engine (TensorRT)"
+    )

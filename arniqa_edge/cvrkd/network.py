@@ -34,7 +34,7 @@ class MultiLevelBackbone(nn.Module):
         self.requires_grad_(False)
         self.eval()
 
-    def train(self, mode: bool = True) -> "MultiLevelBackbone":
+    def train(self, mode: bool = True) -> MultiLevelBackbone:
         # Frozen means frozen: batch-norm statistics stay those of the initialisation too.
         return super().train(False)
 
@@ -105,9 +105,9 @@ class QualityHead(nn.Sequential):
 
 @dataclass
 class CVRKDOutput:
-    score: torch.Tensor             #: (B,) predicted quality, in label units
+    score: torch.Tensor  #: (B,) predicted quality, in label units
     diff_blocks: list[torch.Tensor]  #: difference encoder's block outputs (distillation targets)
-    lq_blocks: list[torch.Tensor]    #: LQ encoder's block outputs
+    lq_blocks: list[torch.Tensor]  #: LQ encoder's block outputs
 
 
 class CVRKDNet(nn.Module):
@@ -116,7 +116,8 @@ class CVRKDNet(nn.Module):
         self.config = config
         self.backbone = MultiLevelBackbone(config.backbone, config.levels)
         self.projections = nn.ModuleList(
-            LevelProjection(channels, config.level_channels, config.grid) for channels in self.backbone.channels)
+            LevelProjection(channels, config.level_channels, config.grid) for channels in self.backbone.channels
+        )
         tokens = config.grid * config.grid
         self.lq_encoder = MixerEncoder(config.mixer_input_dim, tokens, config.mixer_dim, config.lq_depth)
         self.diff_encoder = MixerEncoder(config.mixer_input_dim, tokens, config.mixer_dim, config.diff_depth)
@@ -154,8 +155,7 @@ class CVRKDNet(nn.Module):
         config = self.config
         # A reshape to a constant shape, not an unflatten by the batch: exported graphs keep static dims.
         per_image = (-1, config.crops * config.level_channels, config.grid, config.grid)
-        return torch.cat([project(level).reshape(per_image) for project, level in zip(self.projections, levels)],
-                         dim=1)
+        return torch.cat([project(level).reshape(per_image) for project, level in zip(self.projections, levels)], dim=1)
 
     def score_maps(self, lq_maps: torch.Tensor, hq_maps: torch.Tensor) -> CVRKDOutput:
         """Scores from the stacked maps of `level_maps` (HQ maps may be cached, e.g. golden frames)."""

@@ -17,9 +17,10 @@ and scores; raw scores map to [0, 1] with the network's `ScoreScale`.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -31,8 +32,8 @@ from .engine import open_engine
 
 @dataclass(frozen=True)
 class ReferencePrediction:
-    score: float                  #: mean over the references, in [0, 1], higher is better
-    raw_score: float              #: the same in label units (KADID MOS 1..5)
+    score: float  #: mean over the references, in [0, 1], higher is better
+    raw_score: float  #: the same in label units (KADID MOS 1..5)
     per_reference: tuple[float, ...]  #: raw score against each reference
 
 
@@ -42,7 +43,7 @@ class ReferenceSet:
 
     #: (R, channels, grid, grid) maps: a torch.Tensor on the scorer's device (torch), else a numpy array
     maps: Any
-    names: tuple[str, ...]   #: how each reference was given (path, or a description of an array)
+    names: tuple[str, ...]  #: how each reference was given (path, or a description of an array)
 
 
 class ReferenceScorer:
@@ -59,8 +60,9 @@ class ReferenceScorer:
         max_pixels: largest image decoded (a decompression-bomb guard).
     """
 
-    def __init__(self, weights: str | os.PathLike, backend: str = "auto", device: str = "auto",
-                 max_pixels: int = MAX_PIXELS):
+    def __init__(
+        self, weights: str | os.PathLike, backend: str = "auto", device: str = "auto", max_pixels: int = MAX_PIXELS
+    ):
         self.engine = open_engine(weights, backend, device)
         self.config = self.engine.config
         self.weights_path = Path(weights)
@@ -92,8 +94,7 @@ class ReferenceScorer:
         mean = float(np.mean(per_reference))
         return ReferencePrediction(self._to_unit(mean), mean, per_reference)
 
-    def prepare_references(self, references: Sequence[ImageLike] | ImageLike,
-                           channels: str = "bgr") -> ReferenceSet:
+    def prepare_references(self, references: Sequence[ImageLike] | ImageLike, channels: str = "bgr") -> ReferenceSet:
         """Encode references once (their backbone and projection maps) for many `score` calls."""
         if isinstance(references, str) or not isinstance(references, Sequence):
             references = [references]
@@ -103,8 +104,10 @@ class ReferenceScorer:
         return ReferenceSet(maps, tuple(describe(r) for r in references))
 
     def __repr__(self) -> str:
-        return (f"ReferenceScorer(weights={str(self.weights_path)!r}, role={self.role!r}, "
-                f"crops={self.config.crops}x{self.config.crop_size}px, backend={self.engine.describe()!r})")
+        return (
+            f"ReferenceScorer(weights={str(self.weights_path)!r}, role={self.role!r}, "
+            f"crops={self.config.crops}x{self.config.crop_size}px, backend={self.engine.describe()!r})"
+        )
 
     # -- internals -----------------------------------------------------------
 

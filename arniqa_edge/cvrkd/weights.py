@@ -29,9 +29,13 @@ def save_cvrkd(net, path: str | os.PathLike, role: str, half: bool = False, **pr
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {name: _stored(tensor, half) for name, tensor in net.state_dict().items()}
-    metadata = {"format": FORMAT, "config": net.config.to_json(), "role": role,
-                "dtype": "float16" if half else "float32",
-                **{key: str(value) for key, value in provenance.items()}}
+    metadata = {
+        "format": FORMAT,
+        "config": net.config.to_json(),
+        "role": role,
+        "dtype": "float16" if half else "float32",
+        **{key: str(value) for key, value in provenance.items()},
+    }
     save_file(state, str(path), metadata=metadata)
     return path
 
@@ -57,14 +61,17 @@ def load_cvrkd(path: str | os.PathLike):
     # load_state_dict copies into the float32 parameters, so float16 files load as they are.
     missing, unexpected = net.load_state_dict(state, strict=False)
     if missing or unexpected:
-        raise WeightsError(f"{path}: does not fit its own configuration ({len(missing)} missing tensors, "
-                           f"e.g. {missing[:3]}; {len(unexpected)} unexpected, e.g. {unexpected[:3]})")
+        raise WeightsError(
+            f"{path}: does not fit its own configuration ({len(missing)} missing tensors, "
+            f"e.g. {missing[:3]}; {len(unexpected)} unexpected, e.g. {unexpected[:3]})"
+        )
     return net.eval(), metadata
 
 
 def _read(path: str | os.PathLike, tensors: bool) -> tuple[dict[str, str], dict]:
-    metadata, state = read_safetensors(path, "CVRKD weights", FORMAT, framework="pt" if tensors else "numpy",
-                                       tensors=tensors)
+    metadata, state = read_safetensors(
+        path, "CVRKD weights", FORMAT, framework="pt" if tensors else "numpy", tensors=tensors
+    )
     if metadata.get("role") not in ROLES:
         raise WeightsError(f"{path}: unknown CVRKD role {metadata.get('role')!r}, expected one of {ROLES}")
     return metadata, state

@@ -11,6 +11,11 @@ from .registry import (
 )
 
 __all__ = [
-    "DEFAULT_MODEL", "IMAGENET_MEAN", "IMAGENET_STD", "ModelConfig",
-    "get_model_config", "list_models", "register_model",
+    "DEFAULT_MODEL",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "ModelConfig",
+    "get_model_config",
+    "list_models",
+    "register_model",
 ]

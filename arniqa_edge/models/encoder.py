@@ -29,8 +29,9 @@ class ARNIQAEncoder(nn.Module):
         self.config = config
         self.backbone = timm.create_model(config.architecture, pretrained=False, num_classes=0)
         if self.backbone.num_features != config.feature_dim:
-            raise ValueError(f"{config.architecture} gives {self.backbone.num_features} features, "
-                             f"config says {config.feature_dim}")
+            raise ValueError(
+                f"{config.architecture} gives {self.backbone.num_features} features, config says {config.feature_dim}"
+            )
         self.projector = nn.Sequential(
             nn.Linear(config.feature_dim, config.projector_hidden_dim),
             nn.ReLU(),
@@ -77,30 +78,42 @@ def load_encoder(config: ModelConfig, path: str | os.PathLike) -> ARNIQAEncoder:
     if missing or unexpected:
         raise WeightsError(
             f"{path}: does not fit {config.name} ({len(missing)} missing tensors, e.g. {missing[:3]}; "
-            f"{len(unexpected)} unexpected, e.g. {unexpected[:3]})")
+            f"{len(unexpected)} unexpected, e.g. {unexpected[:3]})"
+        )
     return encoder.eval()
 
 
-def _check_tensors(state: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], path: Path,
-                   config: ModelConfig) -> None:
+def _check_tensors(
+    state: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], path: Path, config: ModelConfig
+) -> None:
     """Refuse tensors of the wrong shape (load_state_dict would raise a bare RuntimeError) or with NaN/inf values."""
-    wrong = [f"{key} is {tuple(tensor.shape)}, {config.name} needs {tuple(expected[key].shape)}"
-             for key, tensor in state.items() if key in expected and tensor.shape != expected[key].shape]
+    wrong = [
+        f"{key} is {tuple(tensor.shape)}, {config.name} needs {tuple(expected[key].shape)}"
+        for key, tensor in state.items()
+        if key in expected and tensor.shape != expected[key].shape
+    ]
     if wrong:
-        raise WeightsError(f"{path}: does not fit {config.name}: {len(wrong)} tensor(s) of the wrong shape, e.g. "
-                           f"{'; '.join(wrong[:2])}")
-    broken = [key for key, tensor in state.items()
-              if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())]
+        raise WeightsError(
+            f"{path}: does not fit {config.name}: {len(wrong)} tensor(s) of the wrong shape, e.g. "
+            f"{'; '.join(wrong[:2])}"
+        )
+    broken = [
+        key for key, tensor in state.items() if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())
+    ]
     if broken:
-        raise WeightsError(f"{path}: damaged weights: {len(broken)} tensor(s) hold NaN or infinite values, e.g. "
-                           f"{', '.join(broken[:3])}")
+        raise WeightsError(
+            f"{path}: damaged weights: {len(broken)} tensor(s) hold NaN or infinite values, e.g. "
+            f"{', '.join(broken[:3])}"
+        )
 
 
 def _read_our_weights(path: Path, config: ModelConfig) -> dict[str, torch.Tensor]:
     meta, state = read_safetensors(path, "encoder weights", ENCODER_FORMAT, framework="pt")
     if meta.get("model") != config.name:
-        raise WeightsError(f"{path}: weights of model {meta.get('model')!r}, but model {config.name!r} was asked "
-                           f"for (pass --model {meta.get('model')})")
+        raise WeightsError(
+            f"{path}: weights of model {meta.get('model')!r}, but model {config.name!r} was asked "
+            f"for (pass --model {meta.get('model')})"
+        )
     return state
 
 

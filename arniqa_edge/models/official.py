@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import WeightsError
 from ..datasets import DATASETS
+from ..errors import WeightsError
 from ..regressor import LinearRegressor
 from .registry import ModelConfig
 from .script_archive import ArchiveError, read_script_tensors
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 _RESNET_CHILDREN = {"0": "conv1", "1": "bn1", "4": "layer1", "5": "layer2", "6": "layer3", "7": "layer4"}
 
 
-def read_official_encoder(path: Path, config: ModelConfig) -> dict[str, "torch.Tensor"]:
+def read_official_encoder(path: Path, config: ModelConfig) -> dict[str, torch.Tensor]:
     import torch
 
     if config.architecture != "resnet50":
@@ -72,8 +72,9 @@ def read_official_regressor(path: str | Path, dataset: str | None = None) -> Lin
         raise WeightsError(f"regressor file not found: {path}")
     dataset = dataset or _dataset_from_name(path)
     if dataset not in DATASETS:
-        raise WeightsError(f"{path}: cannot tell the regressor's dataset from its name; "
-                           f"pass one of {', '.join(DATASETS)}")
+        raise WeightsError(
+            f"{path}: cannot tell the regressor's dataset from its name; pass one of {', '.join(DATASETS)}"
+        )
     try:
         params = read_script_tensors(path)
     except ArchiveError as exc:
@@ -81,16 +82,19 @@ def read_official_regressor(path: str | Path, dataset: str | None = None) -> Lin
     weights = [v for k, v in params.items() if k.endswith("weight")]
     biases = [v for k, v in params.items() if k.endswith("bias")]
     if len(weights) != 1 or len(biases) > 1 or weights[0].size % 2 or weights[0].squeeze().ndim != 1:
-        raise WeightsError(f"{path}: expected a single linear layer to one score, "
-                           f"found tensors {sorted(params)}")
+        raise WeightsError(f"{path}: expected a single linear layer to one score, found tensors {sorted(params)}")
     weight = weights[0].reshape(-1).astype(np.float32)
     if biases and biases[0].size != 1:
         raise WeightsError(f"{path}: expected one bias for one score, found {biases[0].size} values")
     bias = float(biases[0].reshape(-1)[0]) if biases else 0.0
     if not (np.isfinite(weight).all() and np.isfinite(bias)):
         raise WeightsError(f"{path}: damaged regressor: its weights hold NaN or infinite values")
-    return LinearRegressor(weight, bias, DATASETS[dataset].released_scale,
-                           {"dataset": dataset, "source": f"official ARNIQA regressor {path.name}"})
+    return LinearRegressor(
+        weight,
+        bias,
+        DATASETS[dataset].released_scale,
+        {"dataset": dataset, "source": f"official ARNIQA regressor {path.name}"},
+    )
 
 
 def _dataset_from_name(path: Path) -> str | None:

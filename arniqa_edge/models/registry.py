@@ -59,24 +59,28 @@ def get_model_config(name: str) -> ModelConfig:
         raise ValueError(f"unknown model {name!r}; available: {', '.join(list_models())}") from None
 
 
-register_model(ModelConfig(
-    name="arniqa-r50",
-    architecture="resnet50",
-    feature_dim=2048,
-    projector_hidden_dim=2048,
-    embedding_dim=128,
-    description="The paper's encoder: torchvision-layout ResNet-50 without fc (loads the official ARNIQA.pth).",
-    tags=("paper",),
-))
+register_model(
+    ModelConfig(
+        name="arniqa-r50",
+        architecture="resnet50",
+        feature_dim=2048,
+        projector_hidden_dim=2048,
+        embedding_dim=128,
+        description="The paper's encoder: torchvision-layout ResNet-50 without fc (loads the official ARNIQA.pth).",
+        tags=("paper",),
+    )
+)
 
-register_model(ModelConfig(
-    name="arniqa-lite0",
-    architecture="efficientnet_lite0",
-    feature_dim=1280,
-    projector_hidden_dim=1280,
-    embedding_dim=128,
-    description="Edge default: EfficientNet-Lite0 encoder (4.7M params, ReLU6, no squeeze-excite).",
-    tags=("edge", "default"),
-))
+register_model(
+    ModelConfig(
+        name="arniqa-lite0",
+        architecture="efficientnet_lite0",
+        feature_dim=1280,
+        projector_hidden_dim=1280,
+        embedding_dim=128,
+        description="Edge default: EfficientNet-Lite0 encoder (4.7M params, ReLU6, no squeeze-excite).",
+        tags=("edge", "default"),
+    )
+)
 
 DEFAULT_MODEL = "arniqa-lite0"

@@ -23,9 +23,15 @@ import numpy as np
 
 #: torch storage classes -> numpy dtypes of their raw little-endian bytes.
 STORAGE_DTYPES = {
-    "FloatStorage": np.float32, "DoubleStorage": np.float64, "HalfStorage": np.float16,
-    "LongStorage": np.int64, "IntStorage": np.int32, "ShortStorage": np.int16, "CharStorage": np.int8,
-    "ByteStorage": np.uint8, "BoolStorage": np.bool_,
+    "FloatStorage": np.float32,
+    "DoubleStorage": np.float64,
+    "HalfStorage": np.float16,
+    "LongStorage": np.int64,
+    "IntStorage": np.int32,
+    "ShortStorage": np.int16,
+    "CharStorage": np.int8,
+    "ByteStorage": np.uint8,
+    "BoolStorage": np.bool_,
 }
 
 
@@ -65,7 +71,7 @@ def read_script_tensors(path: str | Path) -> dict[str, np.ndarray]:
 def _pickle_root(archive: zipfile.ZipFile) -> str:
     """The archive's top folder: it holds data.pkl (the module tree) and code/ (never read here)."""
     names = archive.namelist()
-    roots = [name[:-len("data.pkl")] for name in names if name.endswith("/data.pkl") and name.count("/") == 1]
+    roots = [name[: -len("data.pkl")] for name in names if name.endswith("/data.pkl") and name.count("/") == 1]
     if len(roots) != 1 or not any(name.startswith(f"{roots[0]}code/") for name in names):
         raise ArchiveError("not a TorchScript archive (no <name>/data.pkl with <name>/code/ beside it)")
     return roots[0]
@@ -93,8 +99,9 @@ class _RestrictedUnpickler(pickle.Unpickler):
             return dict
         if module == "torch" and name in STORAGE_DTYPES:
             return name
-        raise ArchiveError(f"refused to load {module}.{name}: only tensors and module records are read from "
-                           "TorchScript archives")
+        raise ArchiveError(
+            f"refused to load {module}.{name}: only tensors and module records are read from TorchScript archives"
+        )
 
     def persistent_load(self, pid):
         if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage" and pid[1] in STORAGE_DTYPES):
@@ -114,7 +121,7 @@ def _rebuild_tensor(storage, offset, size, stride, requires_grad=False, hooks=No
     if not isinstance(storage, np.ndarray):
         raise ArchiveError("tensor without a storage")
     size, stride = tuple(size), tuple(stride)
-    if (len(size) != len(stride) or not all(isinstance(v, int) and v >= 0 for v in (*size, *stride, offset))):
+    if len(size) != len(stride) or not all(isinstance(v, int) and v >= 0 for v in (*size, *stride, offset)):
         raise ArchiveError(f"bad tensor layout: size {size}, stride {stride}, offset {offset}")
     if 0 in size:
         return np.zeros(size, storage.dtype)

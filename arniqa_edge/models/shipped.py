@@ -26,8 +26,10 @@ def shipped_weights(config: ModelConfig) -> tuple[Path, Path] | None:
     encoder = next((path for path in candidates if path.is_file()), None)
     regressor = WEIGHTS_DIR / f"{config.shipped_weights}.regressor.safetensors"
     if encoder is None or not regressor.is_file():
-        raise WeightsError(f"the package is incomplete: the encoder ({' or '.join(p.name for p in candidates)}) "
-                           f"or {regressor.name} is missing from {WEIGHTS_DIR}; reinstall arniqa-edge")
+        raise WeightsError(
+            f"the package is incomplete: the encoder ({' or '.join(p.name for p in candidates)}) "
+            f"or {regressor.name} is missing from {WEIGHTS_DIR}; reinstall arniqa-edge"
+        )
     return encoder, regressor
 
 
@@ -40,7 +42,8 @@ def missing_weights_message(config: ModelConfig) -> str:
         "    (python -m training.init_weights, then python -m training.fit_regressor), or\n"
         "  --model arniqa-r50 --weights ARNIQA.pth --regressor regressor_kadid10k.pth\n"
         "    the files released with the ARNIQA paper, if you have them.\n"
-        "Scores from untrained weights would not measure quality, so none are made up.")
+        "Scores from untrained weights would not measure quality, so none are made up."
+    )
 
 
 def load_regressor(path) -> LinearRegressor:

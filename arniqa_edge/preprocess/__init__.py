@@ -114,5 +114,3 @@ def _stream_handle(stream: Any) -> int:
     if isinstance(stream, int) and stream >= 0:
         return stream
     raise TypeError(f"stream must be a non-negative int or a CUDA stream object, got {stream!r}")
-
-

@@ -58,9 +58,7 @@ def output_shapes(height: int, width: int, spec: PreprocessSpec) -> tuple[Shape,
     The half scale is (height // 2, width // 2); a crop must fit in both scales.
     """
     if height < 2 or width < 2:
-        raise ValueError(
-            f"frame must be at least 2x2 pixels (the half scale halves each side), got {height}x{width}"
-        )
+        raise ValueError(f"frame must be at least 2x2 pixels (the half scale halves each side), got {height}x{width}")
     scales = {"full": (height, width), "half": (height // 2, width // 2)}
     shapes = []
     for name, (h, w) in scales.items():

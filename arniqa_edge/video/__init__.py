@@ -5,5 +5,13 @@ from .report import VideoReport
 from .run import run_video
 from .summary import Segment, Threshold, pooled_summary, segment_threshold, worst_segments
 
-__all__ = ["Segment", "Threshold", "VideoReader", "VideoReport", "pooled_summary", "run_video",
-           "segment_threshold", "worst_segments"]
+__all__ = [
+    "Segment",
+    "Threshold",
+    "VideoReader",
+    "VideoReport",
+    "pooled_summary",
+    "run_video",
+    "segment_threshold",
+    "worst_segments",
+]

@@ -13,8 +13,9 @@ def score_colour(score: float) -> tuple[int, int, int]:
     return 0, int(round(255 * min(1.0, 2 * score))), int(round(255 * min(1.0, 2 * (1 - score))))
 
 
-def draw_score(image: np.ndarray, score: float, timestamp: float | None = None,
-               reference_score: float | None = None) -> np.ndarray:
+def draw_score(
+    image: np.ndarray, score: float, timestamp: float | None = None, reference_score: float | None = None
+) -> np.ndarray:
     """A copy of `image` with a caption band on top: score, reference score if any, time, and a bar as long
     as the score."""
     out = image.copy()
@@ -29,9 +30,18 @@ def draw_score(image: np.ndarray, score: float, timestamp: float | None = None,
         caption += f"   vs ref {reference_score:.3f}"
     if timestamp is not None:
         caption += f"   t={timestamp:.2f}s"
-    cv2.putText(out, caption, (6, band - int(12 * scale) - 3), cv2.FONT_HERSHEY_SIMPLEX, 0.8 * scale,
-                (255, 255, 255), thickness, cv2.LINE_AA)
+    cv2.putText(
+        out,
+        caption,
+        (6, band - int(12 * scale) - 3),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.8 * scale,
+        (255, 255, 255),
+        thickness,
+        cv2.LINE_AA,
+    )
     bar = max(3, int(6 * scale))
-    cv2.rectangle(out, (0, band - bar), (int(round(width * np.clip(score, 0, 1))), band - 1), score_colour(score),
-                  cv2.FILLED)
+    cv2.rectangle(
+        out, (0, band - bar), (int(round(width * np.clip(score, 0, 1))), band - 1), score_colour(score), cv2.FILLED
+    )
     return out

@@ -41,13 +41,13 @@ import logging
 import math
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from .. import __version__
 from ..cli_options import add_model_arguments, add_reference_arguments, open_golden_references, positive_int
-from ..errors import ArniqaEdgeError
 from ..cvrkd.golden import GoldenReferences
+from ..errors import ArniqaEdgeError
 from ..redact import redact
 from ..scorer import Scorer
 from ..sources import source_kind
@@ -68,62 +68,94 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m arniqa_edge.video",
         description="Score the quality of every frame (or every Nth) of a video with ARNIQA: "
-                    "per-frame CSV and JSON, a pooled summary, the worst segments.",
+        "per-frame CSV and JSON, a pooled summary, the worst segments.",
         epilog="Examples:\n"
-               "  python -m arniqa_edge.video clip.mp4 --report --annotate\n"
-               "  python -m arniqa_edge.video rtsp://camera/stream --fps 2 --max-frames 600 --out-dir qa/\n"
-               "  python -m arniqa_edge.video clip.mp4 --reference-dir golden/ --reference-model STUDENT.safetensors\n"
-               "  python -m arniqa_edge.video --demo --weights ENC.safetensors --regressor REG.safetensors",
+        "  python -m arniqa_edge.video clip.mp4 --report --annotate\n"
+        "  python -m arniqa_edge.video rtsp://camera/stream --fps 2 --max-frames 600 --out-dir qa/\n"
+        "  python -m arniqa_edge.video clip.mp4 --reference-dir golden/ --reference-model STUDENT.safetensors\n"
+        "  python -m arniqa_edge.video --demo --weights ENC.safetensors --regressor REG.safetensors",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("source", nargs="?",
-                        help="video file, rtsp:// or http(s):// URL, camera index (0) or GStreamer pipeline")
-    parser.add_argument("--demo", action="store_true",
-                        help="make a sample video (a pan over a photo with a blurred and a noisy stretch) "
-                             "in --out-dir (default: arniqa_demo/) and score it with every output on; the plot "
-                             "and the report mark the stretches degraded on purpose")
+    parser.add_argument(
+        "source", nargs="?", help="video file, rtsp:// or http(s):// URL, camera index (0) or GStreamer pipeline"
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="make a sample video (a pan over a photo with a blurred and a noisy stretch) "
+        "in --out-dir (default: arniqa_demo/) and score it with every output on; the plot "
+        "and the report mark the stretches degraded on purpose",
+    )
 
     sampling = parser.add_argument_group("which frames")
     choice = sampling.add_mutually_exclusive_group()
     choice.add_argument("--stride", type=positive_int, default=1, help="score every Nth frame (default: 1)")
     choice.add_argument("--fps", type=_positive_float, help="score this many frames per second of video")
     sampling.add_argument("--max-frames", type=positive_int, help="stop after scoring this many frames")
-    sampling.add_argument("--max-consecutive-failures", type=positive_int, default=MAX_CONSECUTIVE_FAILURES,
-                          metavar="N",
-                          help="frames that cannot be decoded or scored are skipped and listed; stop after this "
-                               "many in a row (default: %(default)s, about a second of video)")
+    sampling.add_argument(
+        "--max-consecutive-failures",
+        type=positive_int,
+        default=MAX_CONSECUTIVE_FAILURES,
+        metavar="N",
+        help="frames that cannot be decoded or scored are skipped and listed; stop after this "
+        "many in a row (default: %(default)s, about a second of video)",
+    )
 
     outputs = parser.add_argument_group("outputs")
-    outputs.add_argument("--out-dir", type=Path,
-                         help="directory of the outputs (default: beside a video file, else the current one)")
+    outputs.add_argument(
+        "--out-dir", type=Path, help="directory of the outputs (default: beside a video file, else the current one)"
+    )
     outputs.add_argument("--name", help="stem of the output names (default: the video's; e.g. NAME.scores.csv)")
     outputs.add_argument("--no-csv", dest="csv", action="store_false", help="do not write NAME.scores.csv")
     outputs.add_argument("--no-json", dest="json", action="store_false", help="do not write NAME.scores.json")
-    outputs.add_argument("--annotate", action="store_true",
-                         help="write NAME.annotated.avi: the scored frames with their score drawn on")
-    outputs.add_argument("--plot", action="store_true",
-                         help="write NAME.scores.png: score over time, worst segments shaded (needs matplotlib)")
-    outputs.add_argument("--report", action="store_true",
-                         help="write NAME.report.html: plot, summary and thumbnails of the worst frames in one "
-                              "self-contained page, to read anywhere or mail on")
+    outputs.add_argument(
+        "--annotate", action="store_true", help="write NAME.annotated.avi: the scored frames with their score drawn on"
+    )
+    outputs.add_argument(
+        "--plot",
+        action="store_true",
+        help="write NAME.scores.png: score over time, worst segments shaded (needs matplotlib)",
+    )
+    outputs.add_argument(
+        "--report",
+        action="store_true",
+        help="write NAME.report.html: plot, summary and thumbnails of the worst frames in one "
+        "self-contained page, to read anywhere or mail on",
+    )
     outputs.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
 
     segments = parser.add_argument_group("worst segments")
-    segments.add_argument("--threshold", type=_score, metavar="SCORE",
-                          help="a frame is low below this score (default: relative to the clip: its median "
-                               f"score - {THRESHOLD_SIGMAS:g} x the score's frame-to-frame noise, a robust standard "
-                               f"deviation of successive differences; at least {MIN_DROP:g} below the median)")
-    segments.add_argument("--merge-gap", type=_non_negative_float, default=MERGE_GAP, metavar="SECONDS",
-                          help="low stretches at most this far apart are one segment (default: %(default)s)")
-    segments.add_argument("--worst", type=_non_negative_int, default=3, metavar="N",
-                          help="how many worst segments to report, the one that lost the most quality first "
-                               "(default: %(default)s)")
+    segments.add_argument(
+        "--threshold",
+        type=_score,
+        metavar="SCORE",
+        help="a frame is low below this score (default: relative to the clip: its median "
+        f"score - {THRESHOLD_SIGMAS:g} x the score's frame-to-frame noise, a robust standard "
+        f"deviation of successive differences; at least {MIN_DROP:g} below the median)",
+    )
+    segments.add_argument(
+        "--merge-gap",
+        type=_non_negative_float,
+        default=MERGE_GAP,
+        metavar="SECONDS",
+        help="low stretches at most this far apart are one segment (default: %(default)s)",
+    )
+    segments.add_argument(
+        "--worst",
+        type=_non_negative_int,
+        default=3,
+        metavar="N",
+        help="how many worst segments to report, the one that lost the most quality first (default: %(default)s)",
+    )
 
     model = parser.add_argument_group("model")
     add_model_arguments(model)
-    model.add_argument("--batch-size", type=positive_int, default=None,
-                       help="frames per backend call (default: 8 on a GPU; on a CPU as many as make ~1 MP, "
-                            "so one frame from 720p up)")
+    model.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=None,
+        help="frames per backend call (default: 8 on a GPU; on a CPU as many as make ~1 MP, so one frame from 720p up)",
+    )
 
     add_reference_arguments(parser.add_argument_group("against golden references (CVRKD)"))
 
@@ -137,8 +169,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.demo == bool(args.source):
         parser.error("give a SOURCE to score, or --demo")
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     with interrupt_guard() as guard:
         try:
             started = _start(args)
@@ -151,10 +184,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: {redact(str(exc))}", file=sys.stderr)
             return 2
         scorer, reader, report, golden, sinks, paths = started
-        log.info("scoring %s (%dx%d, %.3g fps) with %r", report.source, reader.info.width, reader.info.height,
-                 reader.info.fps, scorer)
-        run_video(scorer, reader, report, sinks, progress=args.progress, keep_images=args.annotate or args.report,
-                  batch_size=args.batch_size, reference=golden.predict if golden else None)
+        log.info(
+            "scoring %s (%dx%d, %.3g fps) with %r",
+            report.source,
+            reader.info.width,
+            reader.info.height,
+            reader.info.fps,
+            scorer,
+        )
+        run_video(
+            scorer,
+            reader,
+            report,
+            sinks,
+            progress=args.progress,
+            keep_images=args.annotate or args.report,
+            batch_size=args.batch_size,
+            reference=golden.predict if golden else None,
+        )
     _print_outcome(report, paths)
     return EXIT_STATUS[report.status]
 
@@ -162,15 +209,33 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _start(args):
     """The scorer, the reader, the report and the open sinks; raises what keeps the run from starting."""
     golden = open_golden_references(args)
-    scorer = Scorer(model=args.model, weights=args.weights, regressor=args.regressor, backend=args.backend,
-                    device=args.device, protocol=args.protocol, batch_size=args.batch_size or 8)
+    scorer = Scorer(
+        model=args.model,
+        weights=args.weights,
+        regressor=args.regressor,
+        backend=args.backend,
+        device=args.device,
+        protocol=args.protocol,
+        batch_size=args.batch_size or 8,
+    )
     if args.demo:
         _make_demo(args)
-    reader = VideoReader(args.source, stride=args.stride, fps=args.fps, max_frames=args.max_frames,
-                         max_failures=args.max_consecutive_failures)
+    reader = VideoReader(
+        args.source,
+        stride=args.stride,
+        fps=args.fps,
+        max_frames=args.max_frames,
+        max_failures=args.max_consecutive_failures,
+    )
     stem = _output_stem(args)
-    report = VideoReport(redact(args.source), metadata=_metadata(scorer, reader, golden), threshold=args.threshold,
-                         merge_gap=args.merge_gap, worst_count=args.worst, with_reference=golden is not None)
+    report = VideoReport(
+        redact(args.source),
+        metadata=_metadata(scorer, reader, golden),
+        threshold=args.threshold,
+        merge_gap=args.merge_gap,
+        worst_count=args.worst,
+        with_reference=golden is not None,
+    )
     sinks, paths = _open_sinks(args, stem, report, reader)
     return scorer, reader, report, golden, sinks, paths
 
@@ -180,8 +245,10 @@ def _make_demo(args) -> None:
     args.out_dir.mkdir(parents=True, exist_ok=True)
     args.source = str(make_demo_video(args.out_dir / "demo.avi"))
     args.annotate = args.plot = args.report = True
-    print(f"made {args.source}: " + ", ".join(
-        f"{s.start:g}-{s.end:g}s {'sharp' if s.distortion == 'none' else s.distortion}" for s in SEGMENTS))
+    print(
+        f"made {args.source}: "
+        + ", ".join(f"{s.start:g}-{s.end:g}s {'sharp' if s.distortion == 'none' else s.distortion}" for s in SEGMENTS)
+    )
 
 
 def _output_stem(args) -> Path:
@@ -197,9 +264,17 @@ def _output_stem(args) -> Path:
 
 def _metadata(scorer: Scorer, reader: VideoReader, golden: GoldenReferences | None) -> dict:
     info = reader.info
-    metadata = {"model": scorer.config.name, "backend": scorer.backend.describe(), "protocol": scorer.protocol,
-                "width": info.width, "height": info.height, "source_fps": info.fps,
-                "source_frames": info.frame_count, "stride": reader.stride, "sample_fps": reader.fps}
+    metadata = {
+        "model": scorer.config.name,
+        "backend": scorer.backend.describe(),
+        "protocol": scorer.protocol,
+        "width": info.width,
+        "height": info.height,
+        "source_fps": info.fps,
+        "source_frames": info.frame_count,
+        "stride": reader.stride,
+        "sample_fps": reader.fps,
+    }
     if golden is not None:
         metadata["references"] = golden.describe()
     return metadata
@@ -228,20 +303,26 @@ def _print_outcome(report: VideoReport, paths: Sequence[Path]) -> None:
     summary = report.summary()
     failed = f", {len(report.failures)} failed" if report.failures else ""
     if len(report):
-        print(f"{report.source}: {len(report)} frames scored{failed}; mean {summary['mean']:.3f}, "
-              f"harmonic mean {summary['harmonic_mean']:.3f}, min {summary['min']:.3f}, p5 {summary['p5']:.3f}")
+        print(
+            f"{report.source}: {len(report)} frames scored{failed}; mean {summary['mean']:.3f}, "
+            f"harmonic mean {summary['harmonic_mean']:.3f}, min {summary['min']:.3f}, p5 {summary['p5']:.3f}"
+        )
         if report.with_reference:
             against = report.reference_summary()
-            print(f"  against {len(report.metadata['references']['images'])} references: mean "
-                  f"{against['mean']:.3f}, harmonic mean {against['harmonic_mean']:.3f}, min {against['min']:.3f}, "
-                  f"p5 {against['p5']:.3f}")
+            print(
+                f"  against {len(report.metadata['references']['images'])} references: mean "
+                f"{against['mean']:.3f}, harmonic mean {against['harmonic_mean']:.3f}, min {against['min']:.3f}, "
+                f"p5 {against['p5']:.3f}"
+            )
         segments = report.worst_segments()
         if report.worst_count:
             print(f"  low: {report.segment_threshold().describe()}" + ("" if segments else "; no frame is"))
         for rank, segment in enumerate(segments, start=1):
-            print(f"  worst #{rank}: {segment.start_time:.2f}-{segment.end_time:.2f}s "
-                  f"(frames {segment.start_frame}-{segment.end_frame}), mean {segment.mean:.4f}, "
-                  f"min {segment.min:.4f}")
+            print(
+                f"  worst #{rank}: {segment.start_time:.2f}-{segment.end_time:.2f}s "
+                f"(frames {segment.start_frame}-{segment.end_frame}), mean {segment.mean:.4f}, "
+                f"min {segment.min:.4f}"
+            )
     else:
         print(f"{report.source}: no frame scored{failed}")
     for path in paths:
@@ -250,11 +331,9 @@ def _print_outcome(report: VideoReport, paths: Sequence[Path]) -> None:
         elif path.exists():
             print(f"  wrote {path}")
     if report.status == "partial":
-        print(f"error: {report.message}; the outputs list them beside the {len(report)} frames scored",
-              file=sys.stderr)
+        print(f"error: {report.message}; the outputs list them beside the {len(report)} frames scored", file=sys.stderr)
     elif report.status != "complete":
-        print(f"error: {report.message}; the outputs hold the {len(report)} frames scored before that",
-              file=sys.stderr)
+        print(f"error: {report.message}; the outputs hold the {len(report)} frames scored before that", file=sys.stderr)
 
 
 def _positive_float(text: str) -> float:

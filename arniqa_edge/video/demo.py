@@ -61,7 +61,9 @@ def synthetic_scene(height: int = 480, width: int = 720, seed: int = 0) -> np.nd
             size = rng.integers(10, 90, 2)
             cv2.rectangle(scene, centre, (centre[0] + int(size[0]), centre[1] + int(size[1])), colour, -1)
     checker = ((x // 6 + y // 6) % 2 * 60).astype(np.uint8)[..., None]
-    scene[height // 3: height // 2, width // 4: width // 2] += checker[height // 3: height // 2, width // 4: width // 2]
+    scene[height // 3 : height // 2, width // 4 : width // 2] += checker[
+        height // 3 : height // 2, width // 4 : width // 2
+    ]
     return scene
 
 
@@ -74,8 +76,13 @@ def distort(frame: np.ndarray, distortion: str, rng: np.random.Generator) -> np.
     return frame
 
 
-def make_demo_video(path: Path, image: Path | None = None, size: tuple[int, int] = (320, 240), fps: float = 15.0,
-                    segments: tuple[DemoSegment, ...] = SEGMENTS) -> Path:
+def make_demo_video(
+    path: Path,
+    image: Path | None = None,
+    size: tuple[int, int] = (320, 240),
+    fps: float = 15.0,
+    segments: tuple[DemoSegment, ...] = SEGMENTS,
+) -> Path:
     """Write the demo video (MJPG in .avi, or mp4v in .mp4) and return its path."""
     if image is not None:
         scene = cv2.imread(str(image))
@@ -101,8 +108,9 @@ def make_demo_video(path: Path, image: Path | None = None, size: tuple[int, int]
             progress = index / max(1, frames - 1)
             top = int(progress * (scene.shape[0] - crop_h))
             left = int(progress * (scene.shape[1] - crop_w))
-            frame = cv2.resize(scene[top:top + crop_h, left:left + crop_w], (width, height),
-                               interpolation=cv2.INTER_AREA)
+            frame = cv2.resize(
+                scene[top : top + crop_h, left : left + crop_w], (width, height), interpolation=cv2.INTER_AREA
+            )
             writer.write(distort(frame, distortion_at(t, segments), rng))
     finally:
         writer.release()

@@ -12,8 +12,8 @@ from __future__ import annotations
 import base64
 import datetime
 import html
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from .. import __version__
 from .plot import Marked, subtitle
@@ -43,8 +43,13 @@ td.name, th.name { text-align: left; }
 """
 
 
-def render_html(report: VideoReport, plot_png: bytes | None = None, plot_note: str = "",
-                thumbnails: Sequence[Thumbnail] = (), marked: Sequence[Marked] = ()) -> str:
+def render_html(
+    report: VideoReport,
+    plot_png: bytes | None = None,
+    plot_note: str = "",
+    thumbnails: Sequence[Thumbnail] = (),
+    marked: Sequence[Marked] = (),
+) -> str:
     """The page. plot_png: the score plot (plot_note says why there is none); thumbnails: frames kept
     by a `ThumbnailKeeper`, each worst segment shows its lowest; marked: known intervals (the demo's)."""
     name = Path(report.source).name or report.source
@@ -55,8 +60,9 @@ def render_html(report: VideoReport, plot_png: bytes | None = None, plot_note: s
         f"<p class='message'>{_text(report.message)}</p>" if report.message else "",
         _facts(report),
         "<h2>Score over time</h2>",
-        _image(plot_png, "image/png", "score over time", "plot") if plot_png else f"<p class='note'>"
-        f"{_text(plot_note or 'no plot')}</p>",
+        _image(plot_png, "image/png", "score over time", "plot")
+        if plot_png
+        else f"<p class='note'>{_text(plot_note or 'no plot')}</p>",
         "<h2>Pooled metrics</h2>",
         _pooled_table(report),
         "<h2>Worst segments</h2>",
@@ -68,9 +74,11 @@ def render_html(report: VideoReport, plot_png: bytes | None = None, plot_note: s
         "nothing from elsewhere.</p>",
     ]
     body = "\n".join(section for section in sections if section)
-    return (f"<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n"
-            f"<title>{_text(name)}: video quality report</title>\n<style>{STYLE}</style>\n</head>\n"
-            f"<body>\n{body}\n</body>\n</html>\n")
+    return (
+        f"<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n"
+        f"<title>{_text(name)}: video quality report</title>\n<style>{STYLE}</style>\n</head>\n"
+        f"<body>\n{body}\n</body>\n</html>\n"
+    )
 
 
 def _facts(report: VideoReport) -> str:
@@ -80,14 +88,22 @@ def _facts(report: VideoReport) -> str:
     rows = [
         ("source", report.source),
         ("frames", f"{len(report)} scored" + (f", {len(report.failures)} failed" if report.failures else "")),
-        ("video", _join(f"{metadata['width']}x{metadata['height']}" if metadata.get("width") else None,
-                        f"{metadata['source_fps']:.3g} fps" if metadata.get("source_fps") else None,
-                        f"{duration:.2f} s scored" if duration is not None else None)),
+        (
+            "video",
+            _join(
+                f"{metadata['width']}x{metadata['height']}" if metadata.get("width") else None,
+                f"{metadata['source_fps']:.3g} fps" if metadata.get("source_fps") else None,
+                f"{duration:.2f} s scored" if duration is not None else None,
+            ),
+        ),
         ("scoring speed", f"{report.scoring_fps():.2f} frames/s" if report.scoring_fps() else None),
         ("low when", threshold.describe() if threshold else None),
     ]
-    cells = "".join(f"<tr><th class='name'>{_text(label)}</th><td class='name'>{_text(value)}</td></tr>"
-                    for label, value in rows if value)
+    cells = "".join(
+        f"<tr><th class='name'>{_text(label)}</th><td class='name'>{_text(value)}</td></tr>"
+        for label, value in rows
+        if value
+    )
     return f"<table>{cells}</table>"
 
 
@@ -95,30 +111,46 @@ def _pooled_table(report: VideoReport) -> str:
     if not len(report):
         return "<p class='note'>no frame scored</p>"
     header = "".join(f"<th>{name}</th>" for name in STATISTICS)
-    rows = "".join(f"<tr><td class='name'>{_text(metric)}</td>"
-                   + "".join(f"<td>{_number(values[name])}</td>" for name in STATISTICS) + "</tr>"
-                   for metric, values in report.pooled_metrics().items())
+    rows = "".join(
+        f"<tr><td class='name'>{_text(metric)}</td>"
+        + "".join(f"<td>{_number(values[name])}</td>" for name in STATISTICS)
+        + "</tr>"
+        for metric, values in report.pooled_metrics().items()
+    )
     return f"<table><tr><th class='name'>metric</th>{header}</tr>{rows}</table>"
 
 
 def _segments(report: VideoReport, thumbnails: Sequence[Thumbnail]) -> str:
     segments = report.worst_segments()
     if not segments:
-        return "<p class='note'>" + ("none asked for (--worst 0)" if report.worst_count == 0 else
-                                     "no stretch scored below the threshold") + "</p>"
+        return (
+            "<p class='note'>"
+            + ("none asked for (--worst 0)" if report.worst_count == 0 else "no stretch scored below the threshold")
+            + "</p>"
+        )
     rows = []
     for rank, segment in enumerate(segments, start=1):
         inside = [t for t in thumbnails if segment.start_frame <= t.index <= segment.end_frame]
         lowest = min(inside, key=lambda t: t.score, default=None)
-        picture = (_image(lowest.jpeg, "image/jpeg", f"frame {lowest.index}", "thumb")
-                   + f"<div class='note'>frame {lowest.index} at {lowest.timestamp:.2f} s: "
-                     f"{lowest.score:.4f}</div>") if lowest else "<span class='note'>no thumbnail kept</span>"
-        rows.append(f"<tr><td>#{rank}</td><td>{segment.start_time:.2f}-{segment.end_time:.2f} s</td>"
-                    f"<td>{segment.start_frame}-{segment.end_frame}</td><td>{segment.frames}</td>"
-                    f"<td>{_number(segment.mean)}</td><td>{_number(segment.min)}</td>"
-                    f"<td class='name'>{picture}</td></tr>")
-    return ("<table><tr><th>rank</th><th>time</th><th>frames</th><th>scored</th><th>mean</th><th>min</th>"
-            f"<th class='name'>worst frame</th></tr>{''.join(rows)}</table>")
+        picture = (
+            (
+                _image(lowest.jpeg, "image/jpeg", f"frame {lowest.index}", "thumb")
+                + f"<div class='note'>frame {lowest.index} at {lowest.timestamp:.2f} s: "
+                f"{lowest.score:.4f}</div>"
+            )
+            if lowest
+            else "<span class='note'>no thumbnail kept</span>"
+        )
+        rows.append(
+            f"<tr><td>#{rank}</td><td>{segment.start_time:.2f}-{segment.end_time:.2f} s</td>"
+            f"<td>{segment.start_frame}-{segment.end_frame}</td><td>{segment.frames}</td>"
+            f"<td>{_number(segment.mean)}</td><td>{_number(segment.min)}</td>"
+            f"<td class='name'>{picture}</td></tr>"
+        )
+    return (
+        "<table><tr><th>rank</th><th>time</th><th>frames</th><th>scored</th><th>mean</th><th>min</th>"
+        f"<th class='name'>worst frame</th></tr>{''.join(rows)}</table>"
+    )
 
 
 def _marked(marked: Sequence[Marked]) -> str:
@@ -132,8 +164,10 @@ def _failed(report: VideoReport) -> str:
     if not report.failures:
         return ""
     reasons = sorted({error for _, _, error in report.failures})
-    return (f"<h2>Frames not scored</h2><p>{_text(frame_list([index for index, _, _ in report.failures], 20))}: "
-            f"{_text('; '.join(reasons))}</p>")
+    return (
+        f"<h2>Frames not scored</h2><p>{_text(frame_list([index for index, _, _ in report.failures], 20))}: "
+        f"{_text('; '.join(reasons))}</p>"
+    )
 
 
 def _image(data: bytes, mime: str, alt: str, css_class: str) -> str:

@@ -10,8 +10,8 @@ the bottom for comparison. The subtitle names the model and the backend.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -63,28 +63,56 @@ def score_figure(report: VideoReport, marked: Sequence[Marked] = ()):
         axes.plot(times, report.reference_scores, color=REFERENCE, linewidth=1.2, label="against references")
     summary = report.summary()
     if summary["mean"] is not None:
-        axes.axhline(summary["mean"], color="grey", linestyle="--", linewidth=0.8,
-                     label=f"mean {summary['mean']:.4f}")
+        axes.axhline(summary["mean"], color="grey", linestyle="--", linewidth=0.8, label=f"mean {summary['mean']:.4f}")
     threshold = report.segment_threshold()
     if threshold is not None:
-        axes.axhline(threshold.value, color=WORST, linestyle=":", linewidth=1.0,
-                     label=f"threshold {threshold.value:.4f} ({threshold.rule})")
+        axes.axhline(
+            threshold.value,
+            color=WORST,
+            linestyle=":",
+            linewidth=1.0,
+            label=f"threshold {threshold.value:.4f} ({threshold.rule})",
+        )
     shown = [*report.scores, *report.reference_scores, *([threshold.value] if threshold else [])]
     axes.set_ylim(*score_axis_limits(shown))
     axes.ticklabel_format(axis="y", style="plain", useOffset=False)  # 0.5012, not 0.0012 + 5e-1
 
     step = float(np.median(np.diff(times))) if len(times) > 1 else 0.0  # one frame's width
     for rank, segment in enumerate(report.worst_segments(), start=1):
-        axes.axvspan(segment.start_time, segment.end_time + step, color=WORST, alpha=0.16,
-                     label="worst segments" if rank == 1 else None)
-        axes.annotate(f"#{rank}", (segment.start_time, 0.93), xycoords=("data", "axes fraction"), color=WORST,
-                      fontsize=8, fontweight="bold")
+        axes.axvspan(
+            segment.start_time,
+            segment.end_time + step,
+            color=WORST,
+            alpha=0.16,
+            label="worst segments" if rank == 1 else None,
+        )
+        axes.annotate(
+            f"#{rank}",
+            (segment.start_time, 0.93),
+            xycoords=("data", "axes fraction"),
+            color=WORST,
+            fontsize=8,
+            fontweight="bold",
+        )
     for number, (start, end, what) in enumerate(marked):
         # A strip along the bottom, in the margin below the lowest score, labelled inside.
-        axes.axvspan(start, end, ymin=0, ymax=0.07, color=KNOWN, alpha=0.45,
-                     label="known degradation (demo)" if number == 0 else None)
-        axes.annotate(what, ((start + end) / 2, 0.015), xycoords=("data", "axes fraction"), ha="center",
-                      color="#7f3f00", fontsize=7)
+        axes.axvspan(
+            start,
+            end,
+            ymin=0,
+            ymax=0.07,
+            color=KNOWN,
+            alpha=0.45,
+            label="known degradation (demo)" if number == 0 else None,
+        )
+        axes.annotate(
+            what,
+            ((start + end) / 2, 0.015),
+            xycoords=("data", "axes fraction"),
+            ha="center",
+            color="#7f3f00",
+            fontsize=7,
+        )
 
     title = Path(report.source).name
     figure.suptitle(title if report.status == "complete" else f"{title} ({report.status})", fontsize=11)
@@ -99,8 +127,11 @@ def score_figure(report: VideoReport, marked: Sequence[Marked] = ()):
 def subtitle(report: VideoReport) -> str:
     """Which model scored the video, on which backend, and how many frames."""
     metadata = report.metadata
-    parts = [f"model {metadata.get('model', '?')}", f"backend {metadata.get('backend', '?')}",
-             f"{len(report)} frames scored"]
+    parts = [
+        f"model {metadata.get('model', '?')}",
+        f"backend {metadata.get('backend', '?')}",
+        f"{len(report)} frames scored",
+    ]
     if report.failures:
         parts.append(f"{len(report.failures)} failed")
     return " | ".join(parts)

@@ -15,7 +15,7 @@ source shows them at, not index / fps.
 from __future__ import annotations
 
 import logging
-from typing import Iterator
+from collections.abc import Iterator
 
 import cv2
 
@@ -53,8 +53,14 @@ class VideoReader:
     stopped before the length it announces (truncated or corrupt, a file or a URL).
     """
 
-    def __init__(self, spec: str, stride: int = 1, fps: float | None = None, max_frames: int | None = None,
-                 max_failures: int = MAX_CONSECUTIVE_FAILURES):
+    def __init__(
+        self,
+        spec: str,
+        stride: int = 1,
+        fps: float | None = None,
+        max_frames: int | None = None,
+        max_failures: int = MAX_CONSECUTIVE_FAILURES,
+    ):
         if stride < 1:
             raise ValueError(f"stride must be >= 1, got {stride}")
         if fps is not None and fps <= 0:
@@ -130,8 +136,9 @@ class VideoReader:
                     break
                 continue
             if failed_run:  # a good frame after bad ones: those were skipped, not the end
-                log.info("%s: skipped %d undecodable frame(s) before frame %d", redact(self.spec),
-                         failures_in_run, index)
+                log.info(
+                    "%s: skipped %d undecodable frame(s) before frame %d", redact(self.spec), failures_in_run, index
+                )
                 yield from failed_run
                 failed_run = []
             failures_in_run = 0
@@ -144,8 +151,7 @@ class VideoReader:
         else:
             self.end = END_MAX_FRAMES
             return
-        self._judge_end(announced, failures_in_run >= self.max_failures,
-                        reached if clock.from_pts else None)
+        self._judge_end(announced, failures_in_run >= self.max_failures, reached if clock.from_pts else None)
 
     def _judge_end(self, announced: int, hit_limit: bool, reached: float | None) -> None:
         # Damage and the end of the data look the same to OpenCV (a failed read); what the source
@@ -160,16 +166,19 @@ class VideoReader:
             else:
                 self.end = END_TRUNCATED
                 what = "file" if self.kind == "file" else "stream"
-                self.end_message = (f"the video ended after {self.position} of the {announced} frames its "
-                                    f"container announces (truncated or corrupt {what}"
-                                    + (f": {self.max_failures} frames in a row could not be decoded)" if hit_limit
-                                       else ")"))
+                self.end_message = (
+                    f"the video ended after {self.position} of the {announced} frames its "
+                    f"container announces (truncated or corrupt {what}"
+                    + (f": {self.max_failures} frames in a row could not be decoded)" if hit_limit else ")")
+                )
         elif self.kind == "file":
             self.end = END_COMPLETE  # no announced length: the end of the file is the end
         else:
             self.end = END_ENDED
-            self.end_message = (f"the {self.kind} source stopped delivering frames after {self.position} "
-                                "frames (a live source announces no end)")
+            self.end_message = (
+                f"the {self.kind} source stopped delivering frames after {self.position} "
+                "frames (a live source announces no end)"
+            )
 
     def _wanted(self, index: int, timestamp: float, next_sample_time: float) -> bool:
         if self.fps is not None:

@@ -53,8 +53,10 @@ def metric_values(frame: ScoredFrame, with_reference: bool) -> tuple[float, ...]
 
 def frame_metrics(frame: ScoredFrame, with_reference: bool) -> dict[str, float]:
     """A scored frame's metrics by name, rounded as everything written out is."""
-    return {name: round(value, DECIMALS)
-            for name, value in zip(metric_names(with_reference), metric_values(frame, with_reference))}
+    return {
+        name: round(value, DECIMALS)
+        for name, value in zip(metric_names(with_reference), metric_values(frame, with_reference))
+    }
 
 
 @dataclass
@@ -89,9 +91,16 @@ class VideoReport:
             return
         if self.with_reference and frame.reference_score is None:
             raise ValueError(f"frame {frame.index} has no reference score in a run with references")
-        self.frames.append(ScoredFrame(frame.index, frame.timestamp, frame.score, frame.raw_score,
-                                       reference_score=frame.reference_score,
-                                       reference_raw_score=frame.reference_raw_score))
+        self.frames.append(
+            ScoredFrame(
+                frame.index,
+                frame.timestamp,
+                frame.score,
+                frame.raw_score,
+                reference_score=frame.reference_score,
+                reference_raw_score=frame.reference_raw_score,
+            )
+        )
 
     def finish(self, status: str, message: str = "") -> None:
         if status not in STATUSES:
@@ -141,7 +150,8 @@ class VideoReport:
         """Every per-frame metric by name (`metric_names`), as a list over the scored frames."""
         columns = zip(*(metric_values(frame, self.with_reference) for frame in self.frames))
         return dict(zip(metric_names(self.with_reference), (list(column) for column in columns))) or {
-            name: [] for name in metric_names(self.with_reference)}
+            name: [] for name in metric_names(self.with_reference)
+        }
 
     def pooled_metrics(self) -> dict[str, dict[str, float | None]]:
         """`pooled_summary` of every metric, raw scores included."""
@@ -166,8 +176,9 @@ class VideoReport:
         return segment_threshold(self.scores, self.threshold)
 
     def worst_segments(self) -> list[Segment]:
-        return worst_segments(self.indices, self.timestamps, self.scores, self.segment_threshold(),
-                              self.worst_count, self.merge_gap)
+        return worst_segments(
+            self.indices, self.timestamps, self.scores, self.segment_threshold(), self.worst_count, self.merge_gap
+        )
 
     def to_json(self, per_frame: bool = True) -> dict[str, Any]:
         """Per-frame metrics and pooled metrics, laid out as VMAF's JSON output is; the frames that failed
@@ -182,11 +193,20 @@ class VideoReport:
             **self.metadata,
             "frames_scored": len(self.frames),
             "frames_failed": len(self.failures),
-            "frames": [{FRAME_NUM: frame.index, TIMESTAMP: round(frame.timestamp, DECIMALS),
-                        "metrics": frame_metrics(frame, self.with_reference)} for frame in self.frames]
-            if per_frame else [],
-            "failed_frames": [{FRAME_NUM: index, TIMESTAMP: round(timestamp, DECIMALS), ERROR: error}
-                              for index, timestamp, error in self.failures],
+            "frames": [
+                {
+                    FRAME_NUM: frame.index,
+                    TIMESTAMP: round(frame.timestamp, DECIMALS),
+                    "metrics": frame_metrics(frame, self.with_reference),
+                }
+                for frame in self.frames
+            ]
+            if per_frame
+            else [],
+            "failed_frames": [
+                {FRAME_NUM: index, TIMESTAMP: round(timestamp, DECIMALS), ERROR: error}
+                for index, timestamp, error in self.failures
+            ],
             "pooled_metrics": self.pooled_metrics(),
             "worst_segments": [segment.to_dict() for segment in self.worst_segments()],
             "worst_segments_threshold": threshold.to_dict() if threshold else None,

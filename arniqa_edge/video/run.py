@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -23,9 +24,16 @@ class _OutputFailed(Exception):
     """A sink could not take a frame: the run stops, the other sinks are finished."""
 
 
-def run_video(scorer: Scorer, reader: VideoReader, report: VideoReport, sinks: Sequence[ResultSink],
-              progress: bool = True, keep_images: bool = False, batch_size: int | None = None,
-              reference: Callable[[np.ndarray], Any] | None = None) -> VideoReport:
+def run_video(
+    scorer: Scorer,
+    reader: VideoReader,
+    report: VideoReport,
+    sinks: Sequence[ResultSink],
+    progress: bool = True,
+    keep_images: bool = False,
+    batch_size: int | None = None,
+    reference: Callable[[np.ndarray], Any] | None = None,
+) -> VideoReport:
     """Score `reader`'s frames into `report` and `sinks`; always closes the sinks.
 
     A frame that cannot be decoded or scored is recorded as failed and the run
@@ -46,15 +54,19 @@ def run_video(scorer: Scorer, reader: VideoReader, report: VideoReport, sinks: S
     live = list(sinks)
     failures_in_row = 0
     try:
-        for frame in score_frames(scorer, reader, batch_size=batch_size, keep_images=keep_images,
-                                  reference=reference, isolate_failures=True):
+        for frame in score_frames(
+            scorer, reader, batch_size=batch_size, keep_images=keep_images, reference=reference, isolate_failures=True
+        ):
             report.add(frame)
             live = _feed(live, frame, report)
             bar.update(1)
             failures_in_row = failures_in_row + 1 if frame.failed else 0
             if failures_in_row >= reader.max_failures:
-                report.finish("failed", f"{failures_in_row} frames in a row could not be decoded or scored "
-                                        f"(the last, frame {frame.index}: {frame.error})")
+                report.finish(
+                    "failed",
+                    f"{failures_in_row} frames in a row could not be decoded or scored "
+                    f"(the last, frame {frame.index}: {frame.error})",
+                )
                 break
             if not frame.failed:
                 reference_text = "" if frame.reference_score is None else f", vs ref {frame.reference_score:.3f}"
@@ -93,11 +105,15 @@ def _feed(sinks: list[ResultSink], frame: ScoredFrame, report: VideoReport) -> l
 def _finish_by_reader(report: VideoReport, reader: VideoReader) -> None:
     failed = ""
     if report.failures:
-        failed = (f"{len(report.failures)} frame{'s' if len(report.failures) > 1 else ''} could not be decoded "
-                  f"or scored ({frame_list([index for index, _, _ in report.failures])})")
+        failed = (
+            f"{len(report.failures)} frame{'s' if len(report.failures) > 1 else ''} could not be decoded "
+            f"or scored ({frame_list([index for index, _, _ in report.failures])})"
+        )
     if reader.end in (END_TRUNCATED, END_ENDED):
-        report.finish("truncated" if reader.end == END_TRUNCATED else "ended",
-                      "; ".join(filter(None, [reader.end_message, failed])))
+        report.finish(
+            "truncated" if reader.end == END_TRUNCATED else "ended",
+            "; ".join(filter(None, [reader.end_message, failed])),
+        )
     elif failed:
         report.finish("partial", failed)
     else:
@@ -116,7 +132,7 @@ def _close_all(sinks: Sequence[ResultSink], report: VideoReport) -> None:
 
 
 def _reason(exc: BaseException) -> str:
-    """"File too large" rather than "[Errno 27] File too large: '/the/same/path'"."""
+    """ "File too large" rather than "[Errno 27] File too large: '/the/same/path'"."""
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return str(exc)
@@ -125,5 +141,11 @@ def _reason(exc: BaseException) -> str:
 def _progress_bar(reader: VideoReader, enabled: bool):
     from tqdm import tqdm
 
-    return tqdm(total=reader.expected_scored(), unit="frame", desc="scoring", disable=not enabled,
-                dynamic_ncols=True, smoothing=0.1)
+    return tqdm(
+        total=reader.expected_scored(),
+        unit="frame",
+        desc="scoring",
+        disable=not enabled,
+        dynamic_ncols=True,
+        smoothing=0.1,
+    )

@@ -25,8 +25,8 @@ worst parts; an absolute threshold (`threshold=`) is the way to judge such clips
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -58,8 +58,14 @@ def pooled_summary(scores: Sequence[float]) -> dict[str, float | None]:
     if values.size == 0:
         return dict.fromkeys(names)
     harmonic = float(1.0 / np.mean(1.0 / (values + 1.0)) - 1.0) if (values > -1.0).all() else None
-    statistics = [values.min(), values.max(), values.mean(), harmonic, values.std(),
-                  *np.percentile(values, PERCENTILES)]
+    statistics = [
+        values.min(),
+        values.max(),
+        values.mean(),
+        harmonic,
+        values.std(),
+        *np.percentile(values, PERCENTILES),
+    ]
     return {name: None if value is None else round(float(value), DECIMALS) for name, value in zip(names, statistics)}
 
 
@@ -68,19 +74,24 @@ class Threshold:
     """The score below which a frame counts as low, and how it was chosen."""
 
     value: float
-    rule: str                    #: "relative" (to the clip's scores) or "absolute" (given)
+    rule: str  #: "relative" (to the clip's scores) or "absolute" (given)
     median: float | None = None  #: relative: the clip's median score ...
-    noise: float | None = None   #: ... and its frame-to-frame noise (a robust standard deviation)
+    noise: float | None = None  #: ... and its frame-to-frame noise (a robust standard deviation)
 
     def to_dict(self) -> dict:
-        return {key: round(value, DECIMALS) if isinstance(value, float) else value
-                for key, value in asdict(self).items() if value is not None}
+        return {
+            key: round(value, DECIMALS) if isinstance(value, float) else value
+            for key, value in asdict(self).items()
+            if value is not None
+        }
 
     def describe(self) -> str:
         if self.rule == "absolute":
             return f"below {self.value:.3f} (--threshold)"
-        return (f"below {self.value:.4f} (median {self.median:.4f} - {THRESHOLD_SIGMAS:g} x frame-to-frame noise "
-                f"{self.noise:.5f}; at least {MIN_DROP:g} below the median)")
+        return (
+            f"below {self.value:.4f} (median {self.median:.4f} - {THRESHOLD_SIGMAS:g} x frame-to-frame noise "
+            f"{self.noise:.5f}; at least {MIN_DROP:g} below the median)"
+        )
 
 
 def segment_threshold(scores: Sequence[float], absolute: float | None = None) -> Threshold | None:
@@ -109,22 +120,28 @@ def frame_noise(values: np.ndarray) -> float:
 @dataclass(frozen=True)
 class Segment:
     start_frame: int
-    end_frame: int       #: inclusive
+    end_frame: int  #: inclusive
     start_time: float
-    end_time: float      #: timestamp of the last frame in the segment
-    frames: int          #: frames scored in it
-    mean: float          #: mean score of those frames
-    min: float           #: lowest score in it
-    worst_frame: int     #: the frame with that score
+    end_time: float  #: timestamp of the last frame in the segment
+    frames: int  #: frames scored in it
+    mean: float  #: mean score of those frames
+    min: float  #: lowest score in it
+    worst_frame: int  #: the frame with that score
 
     def to_dict(self) -> dict:
-        return {key: round(value, DECIMALS) if isinstance(value, float) else value
-                for key, value in asdict(self).items()}
+        return {
+            key: round(value, DECIMALS) if isinstance(value, float) else value for key, value in asdict(self).items()
+        }
 
 
-def worst_segments(indices: Sequence[int], timestamps: Sequence[float], scores: Sequence[float],
-                   threshold: Threshold | float | None, count: int = 3,
-                   merge_gap: float = MERGE_GAP) -> list[Segment]:
+def worst_segments(
+    indices: Sequence[int],
+    timestamps: Sequence[float],
+    scores: Sequence[float],
+    threshold: Threshold | float | None,
+    count: int = 3,
+    merge_gap: float = MERGE_GAP,
+) -> list[Segment]:
     """The `count` stretches where the score is below `threshold`, merged across gaps of at most `merge_gap`
     seconds, the one that lost the most quality first (see the module's docstring)."""
     values = np.asarray(scores, dtype=np.float64)
@@ -132,7 +149,7 @@ def worst_segments(indices: Sequence[int], timestamps: Sequence[float], scores: 
         return []
     limit = threshold.value if isinstance(threshold, Threshold) else float(threshold)
     runs = _merged_runs(np.flatnonzero(values < limit), timestamps, merge_gap)
-    losses = [float(np.clip(limit - values[start:end + 1], 0.0, None).sum()) for start, end in runs]
+    losses = [float(np.clip(limit - values[start : end + 1], 0.0, None).sum()) for start, end in runs]
     ranked = sorted(range(len(runs)), key=lambda i: -losses[i])[:count]  # stable: earlier first on a tie
     return [_segment(indices, timestamps, values, *runs[i]) for i in ranked]
 
@@ -140,8 +157,10 @@ def worst_segments(indices: Sequence[int], timestamps: Sequence[float], scores: 
 def _merged_runs(low: np.ndarray, timestamps: Sequence[float], merge_gap: float) -> list[tuple[int, int]]:
     """(first, last) positions of the runs of `low` positions, a run joining the previous one when its first
     frame comes at most merge_gap seconds after the previous run's last frame."""
-    return _runs(low.tolist(), lambda last, position: position == last + 1
-                 or timestamps[position] - timestamps[last] <= merge_gap + 1e-9)
+    return _runs(
+        low.tolist(),
+        lambda last, position: position == last + 1 or timestamps[position] - timestamps[last] <= merge_gap + 1e-9,
+    )
 
 
 def _runs(items: Sequence[int], continues: Callable[[int, int], bool]) -> list[tuple[int, int]]:
@@ -156,15 +175,22 @@ def _runs(items: Sequence[int], continues: Callable[[int, int], bool]) -> list[t
 
 
 def _segment(indices, timestamps, values: np.ndarray, start: int, end: int) -> Segment:
-    stretch = values[start:end + 1]
+    stretch = values[start : end + 1]
     worst = start + int(np.argmin(stretch))
-    return Segment(int(indices[start]), int(indices[end]), float(timestamps[start]), float(timestamps[end]),
-                   frames=int(stretch.size), mean=float(stretch.mean()), min=float(stretch.min()),
-                   worst_frame=int(indices[worst]))
+    return Segment(
+        int(indices[start]),
+        int(indices[end]),
+        float(timestamps[start]),
+        float(timestamps[end]),
+        frames=int(stretch.size),
+        mean=float(stretch.mean()),
+        min=float(stretch.min()),
+        worst_frame=int(indices[worst]),
+    )
 
 
 def frame_list(indices: Sequence[int], shown: int = 5) -> str:
-    """"frames 14-23, 40": runs of consecutive frame numbers, the first few of them."""
+    """ "frames 14-23, 40": runs of consecutive frame numbers, the first few of them."""
     runs = _runs(indices, lambda last, index: index == last + 1)
     text = ", ".join(f"{a}-{b}" if b > a else f"{a}" for a, b in runs[:shown])
     return f"frame{'s' if len(indices) > 1 else ''} {text}" + (", ..." if len(runs) > shown else "")

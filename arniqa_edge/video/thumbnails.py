@@ -60,8 +60,9 @@ class ThumbnailKeeper:
     def _encode(self, image: np.ndarray) -> bytes:
         height, width = image.shape[:2]
         scale = min(1.0, self.width / width)
-        small = cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))),
-                           interpolation=cv2.INTER_AREA)
+        small = cv2.resize(
+            image, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA
+        )
         ok, jpeg = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, self.quality])
         if not ok:
             raise ValueError("OpenCV could not encode a thumbnail")

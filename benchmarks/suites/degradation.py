@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -60,8 +61,11 @@ def batched_path(images: torch.Tensor, sequences: list[DistortionSequence]) -> l
 
 def _throughput_row(label: str, timing: Timing, size: tuple[int, int], path: str) -> Row:
     height, width = size
-    return Row(label, timing, {"size": f"{width}x{height}", "path": path,
-                               "images/s": COMPOSED_IMAGES / (timing.median_ms / 1e3)})
+    return Row(
+        label,
+        timing,
+        {"size": f"{width}x{height}", "path": path, "images/s": COMPOSED_IMAGES / (timing.median_ms / 1e3)},
+    )
 
 
 def _composed_rows(timer: Callable[..., list[Timing]]) -> list[Row]:
@@ -75,22 +79,35 @@ def _composed_rows(timer: Callable[..., list[Timing]]) -> list[Row]:
         # The part no path speeds up: the JPEG 2000 steps alone (OpenJPEG, one core per image).
         singles = [(images[index], DistortionSequence((step,))) for index, step in steps]
         # And everything else: the same sequences without their JPEG 2000 steps.
-        others = [DistortionSequence(tuple(step for step in sequence if step.name != "jpeg2000"))
-                  for sequence in sequences]
+        others = [
+            DistortionSequence(tuple(step for step in sequence if step.name != "jpeg2000")) for sequence in sequences
+        ]
         paths = {
             f"reference, one at a time ({tag})": ("reference", lambda: reference_path(images, sequences), None),
             f"batched CPU ({tag})": ("batched-cpu", lambda: batched_path(images, sequences), None),
             f"their {len(steps)} JPEG 2000 steps alone ({tag})": (
-                "jpeg2000-only", lambda: [apply_sequence(image, single) for image, single in singles], None),
+                "jpeg2000-only",
+                lambda: [apply_sequence(image, single) for image, single in singles],
+                None,
+            ),
             f"reference, without the JPEG 2000 steps ({tag})": (
-                "reference-no-jpeg2000", lambda: reference_path(images, others), None),
+                "reference-no-jpeg2000",
+                lambda: reference_path(images, others),
+                None,
+            ),
             f"batched CPU, without the JPEG 2000 steps ({tag})": (
-                "batched-cpu-no-jpeg2000", lambda: batched_path(images, others), None),
+                "batched-cpu-no-jpeg2000",
+                lambda: batched_path(images, others),
+                None,
+            ),
         }
         if torch.cuda.is_available():
             on_gpu = images.cuda()
-            paths[f"batched CUDA ({tag})"] = ("batched-cuda", lambda: batched_path(on_gpu, sequences),
-                                              torch.cuda.synchronize)
+            paths[f"batched CUDA ({tag})"] = (
+                "batched-cuda",
+                lambda: batched_path(on_gpu, sequences),
+                torch.cuda.synchronize,
+            )
         timings = timer([fn for _, fn, _ in paths.values()], syncs=[sync for _, _, sync in paths.values()])
         for (label, (path, _, _)), timing in zip(paths.items(), timings):
             if path == "jpeg2000-only":  # a part of the reference's work, not a throughput
@@ -122,10 +139,13 @@ def _per_type_rows(timer: Callable[..., Timing]) -> list[Row]:
 
 def run(repeats: int = MAX_REPEATS, warmup: int = 1) -> SuiteResult:
     torch.manual_seed(0)
-    composed = _composed_rows(functools.partial(time_interleaved, repeats=min(repeats, MAX_REPEATS),
-                                                warmup=min(warmup, 1)))
+    composed = _composed_rows(
+        functools.partial(time_interleaved, repeats=min(repeats, MAX_REPEATS), warmup=min(warmup, 1))
+    )
     per_type = _per_type_rows(functools.partial(time_callable, repeats=PER_TYPE_REPEATS, warmup=1))
-    rate = {(row.extra["size"], row.extra["path"]): row.extra["images/s"] for row in composed if "images/s" in row.extra}
+    rate = {
+        (row.extra["size"], row.extra["path"]): row.extra["images/s"] for row in composed if "images/s" in row.extra
+    }
     median = {(row.extra["size"], row.extra["path"]): row.timing.median_ms for row in composed}
     cores = len(os.sched_getaffinity(0))
     summary: dict[str, Any] = {"load average at the end (1 min)": os.getloadavg()[0]}
@@ -138,7 +158,8 @@ def run(repeats: int = MAX_REPEATS, warmup: int = 1) -> SuiteResult:
         summary[f"JPEG 2000 share of the reference time ({tag})"] = share
         summary[f"CPU speed-up bound on {cores} cores from JPEG 2000 alone ({tag})"] = 1 / (share / cores)
         summary[f"batched CPU / reference without the JPEG 2000 steps ({tag})"] = (
-            rate[tag, "batched-cpu-no-jpeg2000"] / rate[tag, "reference-no-jpeg2000"])
+            rate[tag, "batched-cpu-no-jpeg2000"] / rate[tag, "reference-no-jpeg2000"]
+        )
         if (tag, "batched-cuda") in rate:
             summary[f"batched CUDA / reference images/s ({tag})"] = rate[tag, "batched-cuda"] / rate[tag, "reference"]
     return SuiteResult(

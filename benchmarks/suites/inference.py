@@ -60,8 +60,7 @@ def _exports(model: str, weights: Path, folder: Path) -> dict[str, Path]:
     return files
 
 
-def _time_row(name: str, backend, full: np.ndarray, half: np.ndarray, repeats: int, warmup: int,
-              extra: dict) -> Row:
+def _time_row(name: str, backend, full: np.ndarray, half: np.ndarray, repeats: int, warmup: int, extra: dict) -> Row:
     backend.encode_pair(full, half)  # first call: allocations, kernel selection
     once = time_callable(lambda: backend.encode_pair(full, half), repeats=1, warmup=0).median_ms / 1e3
     repeats = max(2, min(repeats, int(ROW_BUDGET_S / max(once, 1e-6))))
@@ -72,18 +71,22 @@ def _time_row(name: str, backend, full: np.ndarray, half: np.ndarray, repeats: i
 
 def _inputs(rng, input_name: str, batch: int) -> tuple[np.ndarray, np.ndarray]:
     (height, width), (half_height, half_width) = INPUTS[input_name]
-    return (rng.standard_normal((batch, 3, height, width), dtype=np.float32),
-            rng.standard_normal((batch, 3, half_height, half_width), dtype=np.float32))
+    return (
+        rng.standard_normal((batch, 3, height, width), dtype=np.float32),
+        rng.standard_normal((batch, 3, half_height, half_width), dtype=np.float32),
+    )
 
 
 def _backend_makers(config, weights: Path, files: dict[str, Path], gpu: bool):
     """(row name, factory) per backend; a factory returns None where the backend cannot run here."""
+
     def maybe(name, path, device):
         def make():
             try:
                 return create_backend(name, config, path, device=device)
             except Exception:  # e.g. the CPU-only onnxruntime wheel has no CUDA provider
                 return None
+
         return make
 
     yield "torch eager cpu", maybe("torch", weights, "cpu")
@@ -116,8 +119,17 @@ def run(repeats: int = 50, warmup: int = 5) -> SuiteResult:
                     if input_name == "1080p" and batch > 1 and name.endswith("cpu"):
                         continue
                     full, half = _inputs(rng, input_name, batch)
-                    rows.append(_time_row(f"{model} {input_name} {name}", backend, full, half, repeats, warmup,
-                                          {"model": model, "input": input_name, "backend": name}))
+                    rows.append(
+                        _time_row(
+                            f"{model} {input_name} {name}",
+                            backend,
+                            full,
+                            half,
+                            repeats,
+                            warmup,
+                            {"model": model, "input": input_name, "backend": name},
+                        )
+                    )
                 del backend
     return SuiteResult(
         suite="inference",

@@ -33,7 +33,7 @@ HEIGHT, WIDTH = 3000, 4000
 MODEL = "arniqa-lite0"
 #: The issue's `ulimit -v 10000000` (KiB).
 ADDRESS_SPACE_LIMIT = 10_000_000 * 1024
-MIB = 1024 ** 2
+MIB = 1024**2
 
 
 def make_photo(path: Path, height: int = HEIGHT, width: int = WIDTH, seed: int = 0) -> Path:
@@ -63,7 +63,8 @@ def _files(folder: Path) -> dict[str, Path]:
     regressor = folder / "lite0.regressor.safetensors"
     rng = np.random.default_rng(0)
     LinearRegressor(rng.normal(0, 0.05, config.regressor_input_dim), 3.0, ScoreScale(1, 5), {"model": MODEL}).save(
-        regressor)
+        regressor
+    )
     photo = make_photo(folder / "a12mp.jpg")
     for name in ("b12mp.jpg", "c12mp.jpg"):
         (folder / name).write_bytes(photo.read_bytes())
@@ -102,26 +103,51 @@ _SCORER_SCRIPT = textwrap.dedent("""
 
 def _scorer_row(name: str, files: dict, backend: str, keep_arena: bool = False) -> Row:
     weights = files["onnx"] if backend == "onnxruntime" else files["weights"]
-    script = _SCORER_SCRIPT.format(block_torch=backend == "onnxruntime", keep_arena=keep_arena, model=MODEL,
-                                   weights=str(weights), regressor=str(files["regressor"]), backend=backend,
-                                   photo=str(files["photo"]), height=HEIGHT, width=WIDTH)
+    script = _SCORER_SCRIPT.format(
+        block_torch=backend == "onnxruntime",
+        keep_arena=keep_arena,
+        model=MODEL,
+        weights=str(weights),
+        regressor=str(files["regressor"]),
+        backend=backend,
+        photo=str(files["photo"]),
+        height=HEIGHT,
+        width=WIDTH,
+    )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=900)
     if result.returncode != 0:
         raise RuntimeError(f"{name} failed:\n{result.stderr[-3000:]}")
     out = json.loads(result.stdout.strip().splitlines()[-1])
     above = out["peak"] - out["loaded"]
-    return Row(name, _once(out["seconds"]), {
-        "image": f"{WIDTH}x{HEIGHT}", "peak RSS MiB": round(out["peak"] / MIB),
-        "model loaded MiB": round(out["loaded"] / MIB), "peak above loaded MiB": round(above / MIB),
-        "bytes per input pixel": round(above / out["input_pixels"]),
-        "estimate MiB": round(out["estimate"] / MIB), "status": "scored"})
+    return Row(
+        name,
+        _once(out["seconds"]),
+        {
+            "image": f"{WIDTH}x{HEIGHT}",
+            "peak RSS MiB": round(out["peak"] / MIB),
+            "model loaded MiB": round(out["loaded"] / MIB),
+            "peak above loaded MiB": round(above / MIB),
+            "bytes per input pixel": round(above / out["input_pixels"]),
+            "estimate MiB": round(out["estimate"] / MIB),
+            "status": "scored",
+        },
+    )
 
 
 def _cli_row(name: str, files: dict, images: list[str], address_limit: int | None = None) -> Row:
     """The image CLI in a child process: its exit status and peak RSS (ru_maxrss of the waited-for child)."""
-    command = [sys.executable, "-c", "import sys; sys.modules['torch'] = None; sys.modules['timm'] = None\n"
-               "from arniqa_edge.cli import main\nsys.exit(main(sys.argv[1:]))",
-               *images, "--weights", str(files["onnx"]), "--regressor", str(files["regressor"]), "--json"]
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; sys.modules['torch'] = None; sys.modules['timm'] = None\n"
+        "from arniqa_edge.cli import main\nsys.exit(main(sys.argv[1:]))",
+        *images,
+        "--weights",
+        str(files["onnx"]),
+        "--regressor",
+        str(files["regressor"]),
+        "--json",
+    ]
     wrapper = textwrap.dedent(f"""
         import json, resource, subprocess, sys, time
         def limit():
@@ -139,10 +165,16 @@ def _cli_row(name: str, files: dict, images: list[str], address_limit: int | Non
         raise RuntimeError(f"{name} failed:\n{result.stderr[-3000:]}")
     out = json.loads(result.stdout.strip().splitlines()[-1])
     scored = sum(row["error"] is None for row in out["rows"])
-    return Row(name, _once(out["seconds"]), {
-        "image": ", ".join(Path(image).name for image in images), "peak RSS MiB": round(out["peak"] / MIB),
-        "status": f"exit {out['status']}: {scored} of {len(images)} scored, {len(out['rows'])} rows",
-        "errors": "; ".join(row["error"].split(": ", 1)[1][:90] for row in out["rows"] if row["error"])})
+    return Row(
+        name,
+        _once(out["seconds"]),
+        {
+            "image": ", ".join(Path(image).name for image in images),
+            "peak RSS MiB": round(out["peak"] / MIB),
+            "status": f"exit {out['status']}: {scored} of {len(images)} scored, {len(out['rows'])} rows",
+            "errors": "; ".join(row["error"].split(": ", 1)[1][:90] for row in out["rows"] if row["error"]),
+        },
+    )
 
 
 def model_lower_bound(height: int = HEIGHT, width: int = WIDTH) -> tuple[int, str]:
@@ -193,14 +225,21 @@ def run(repeats: int = 1, warmup: int = 0) -> SuiteResult:
         folder = files["folder"]
         rows = [
             _scorer_row("Scorer, onnxruntime fp32 (large calls without the arena)", files, "onnxruntime"),
-            _scorer_row("Scorer, onnxruntime fp32 (arena for every call, as before)", files, "onnxruntime",
-                        keep_arena=True),
+            _scorer_row(
+                "Scorer, onnxruntime fp32 (arena for every call, as before)", files, "onnxruntime", keep_arena=True
+            ),
             _scorer_row("Scorer, torch eager", files, "torch"),
-            _cli_row("CLI, issue's command under ulimit -v 10000000", files,
-                     [str(folder / name) for name in ("good.jpg", "a12mp.jpg", "b12mp.jpg", "c12mp.jpg")],
-                     ADDRESS_SPACE_LIMIT),
-            _cli_row("CLI, 9000x9000 PNG (refused by the memory budget)", files,
-                     [str(folder / "good.jpg"), str(folder / "9000x9000.png")]),
+            _cli_row(
+                "CLI, issue's command under ulimit -v 10000000",
+                files,
+                [str(folder / name) for name in ("good.jpg", "a12mp.jpg", "b12mp.jpg", "c12mp.jpg")],
+                ADDRESS_SPACE_LIMIT,
+            ),
+            _cli_row(
+                "CLI, 9000x9000 PNG (refused by the memory budget)",
+                files,
+                [str(folder / "good.jpg"), str(folder / "9000x9000.png")],
+            ),
         ]
     bound, layer = model_lower_bound()
     total = _memory_total()
@@ -210,12 +249,13 @@ def run(repeats: int = 1, warmup: int = 0) -> SuiteResult:
         "(decode, preprocess, encode), without torch imported.",
         rows=rows,
         summary={
-            "lower bound of the activations (largest layer's input + output, fp32, full scale), MiB":
-                round(bound / MIB),
+            "lower bound of the activations (largest layer's input + output, fp32, full scale), MiB": round(
+                bound / MIB
+            ),
             "that layer": layer,
             "default memory budget": format_bytes(DEFAULT_MEMORY_BUDGET),
-            "machine memory, GiB": round(total / 1024 ** 3, 1) if total else "unknown",
+            "machine memory, GiB": round(total / 1024**3, 1) if total else "unknown",
             "note": "peaks above the loaded model include the decoded photo (36 MiB) and its preprocessed "
-                    "inputs (172 MiB)",
+            "inputs (172 MiB)",
         },
     )

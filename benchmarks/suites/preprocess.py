@@ -50,12 +50,14 @@ def opencv_numpy(frame: np.ndarray, out_full: np.ndarray, out_half: np.ndarray, 
     planes = cv2.split(frame)
     for c, source in enumerate(rgb_source):
         cv2.addWeighted(planes[source], scale[c], planes[source], 0.0, bias[c], dst=out_full[0, c], dtype=cv2.CV_32F)
-    blurred = cv2.sepFilter2D(frame, cv2.CV_32F, TWO_X_FILTER, TWO_X_FILTER, anchor=(1, 1),
-                              borderType=cv2.BORDER_REPLICATE)
+    blurred = cv2.sepFilter2D(
+        frame, cv2.CV_32F, TWO_X_FILTER, TWO_X_FILTER, anchor=(1, 1), borderType=cv2.BORDER_REPLICATE
+    )
     half_planes = cv2.split(np.ascontiguousarray(blurred[::2, ::2]))
     for c, source in enumerate(rgb_source):
-        cv2.addWeighted(half_planes[source], scale[c], half_planes[source], 0.0, bias[c], dst=out_half[0, c],
-                        dtype=cv2.CV_32F)
+        cv2.addWeighted(
+            half_planes[source], scale[c], half_planes[source], 0.0, bias[c], dst=out_half[0, c], dtype=cv2.CV_32F
+        )
 
 
 def torch_path(torch: Any, frame: Any, spec: PreprocessSpec = SPEC) -> tuple[Any, Any]:
@@ -63,8 +65,9 @@ def torch_path(torch: Any, frame: Any, spec: PreprocessSpec = SPEC) -> tuple[Any
     mean = torch.tensor(spec.mean, device=frame.device).view(1, 3, 1, 1)
     std = torch.tensor(spec.std, device=frame.device).view(1, 3, 1, 1)
     image = frame.permute(2, 0, 1).flip(0).unsqueeze(0).float().div_(255.0).contiguous()
-    half = torch.nn.functional.interpolate(image, size=(HEIGHT // 2, WIDTH // 2), mode="bilinear",
-                                           antialias=True, align_corners=False)
+    half = torch.nn.functional.interpolate(
+        image, size=(HEIGHT // 2, WIDTH // 2), mode="bilinear", antialias=True, align_corners=False
+    )
     return (image - mean) / std, (half - mean) / std
 
 
@@ -88,10 +91,16 @@ def _cpu_rows(frame: np.ndarray, reference: tuple[np.ndarray, np.ndarray], timer
     out = np.empty(full_shape, np.float32), np.empty(half_shape, np.float32)
     call = functools.partial(opencv_numpy, frame, *out)
     call()
-    rows.append(Row("OpenCV + numpy", timer(call), {
-        "max abs diff vs ours": _max_diff(reference, out),
-        "max abs diff vs ours, half interior": _interior_max_diff(reference[1], out[1]),
-    }))
+    rows.append(
+        Row(
+            "OpenCV + numpy",
+            timer(call),
+            {
+                "max abs diff vs ours": _max_diff(reference, out),
+                "max abs diff vs ours, half interior": _interior_max_diff(reference[1], out[1]),
+            },
+        )
+    )
     return rows
 
 
@@ -102,8 +111,13 @@ def _torch_rows(frame: np.ndarray, reference: tuple[np.ndarray, np.ndarray], tim
         return []
     host = torch.from_numpy(frame)
     call = functools.partial(torch_path, torch, host)
-    rows = [Row(f"torch CPU ({torch.get_num_threads()} threads)", timer(call),
-                {"max abs diff vs ours": _max_diff(reference, call())})]
+    rows = [
+        Row(
+            f"torch CPU ({torch.get_num_threads()} threads)",
+            timer(call),
+            {"max abs diff vs ours": _max_diff(reference, call())},
+        )
+    ]
     if not torch.cuda.is_available():
         return rows
 
@@ -113,18 +127,30 @@ def _torch_rows(frame: np.ndarray, reference: tuple[np.ndarray, np.ndarray], tim
     sync = torch.cuda.synchronize
     device_frame = host.cuda()
     call = functools.partial(torch_path, torch, device_frame)
-    rows.append(Row("torch CUDA", timer(call, sync=sync), {"max abs diff vs ours": _max_diff(reference, [
-        t.cpu() for t in call()])}))
+    rows.append(
+        Row(
+            "torch CUDA",
+            timer(call, sync=sync),
+            {"max abs diff vs ours": _max_diff(reference, [t.cpu() for t in call()])},
+        )
+    )
     if _C.cuda_device_count() > 0:
         full_shape, half_shape = output_shapes(HEIGHT, WIDTH, SPEC)
         out = torch.empty(full_shape, device="cuda"), torch.empty(half_shape, device="cuda")
-        for label, source in [("arniqa_edge CUDA (frame on device)", device_frame),
-                              ("arniqa_edge CUDA (frame uploaded from host)", frame)]:
+        for label, source in [
+            ("arniqa_edge CUDA (frame on device)", device_frame),
+            ("arniqa_edge CUDA (frame uploaded from host)", frame),
+        ]:
             call = functools.partial(preprocess_cuda, source, *out, SPEC)
             call()
             sync()
-            rows.append(Row(label, timer(call, sync=sync), {"max abs diff vs ours": _max_diff(reference, [
-                t.cpu() for t in out])}))
+            rows.append(
+                Row(
+                    label,
+                    timer(call, sync=sync),
+                    {"max abs diff vs ours": _max_diff(reference, [t.cpu() for t in out])},
+                )
+            )
     return rows
 
 

@@ -32,8 +32,10 @@ MODEL = "arniqa-lite0"
 #: (name, width, height, frames): ~4 and ~2 seconds of 24 fps video, enough for a steady rate on 2 cores.
 #: (name, width, height, frames). Short: the torch rows take seconds per frame on 2 CPU cores. On a GPU
 #: machine raise the counts (ARNIQA_BENCH_FRAMES_720, ARNIQA_BENCH_FRAMES_1080) for steadier rates.
-CLIPS = [("720p", 1280, 720, int(os.environ.get("ARNIQA_BENCH_FRAMES_720", 16))),
-         ("1080p", 1920, 1080, int(os.environ.get("ARNIQA_BENCH_FRAMES_1080", 8)))]
+CLIPS = [
+    ("720p", 1280, 720, int(os.environ.get("ARNIQA_BENCH_FRAMES_720", 16))),
+    ("1080p", 1920, 1080, int(os.environ.get("ARNIQA_BENCH_FRAMES_1080", 8))),
+]
 BATCH_SIZE = 8
 
 
@@ -41,21 +43,20 @@ def make_clip(path: Path, width: int, height: int, frames: int, fps: float = 24.
     scene = cv2.resize(synthetic_scene(), (width + frames * 4, height))
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
     for index in range(frames):
-        writer.write(np.ascontiguousarray(scene[:, index * 4: index * 4 + width]))
+        writer.write(np.ascontiguousarray(scene[:, index * 4 : index * 4 + width]))
     writer.release()
     return path
 
 
 def make_weights(folder: Path) -> tuple[Path, Path]:
-    from training.init_weights import initial_encoder
     from arniqa_edge.models.encoder import save_encoder
+    from training.init_weights import initial_encoder
 
     config = get_model_config(MODEL)
     encoder_path, regressor_path = folder / "encoder.safetensors", folder / "regressor.safetensors"
     encoder, source = initial_encoder(MODEL)
     save_encoder(encoder, encoder_path, init=source)
-    LinearRegressor(np.zeros(config.regressor_input_dim), 3.0, ScoreScale(1, 5), {"model": MODEL}).save(
-        regressor_path)
+    LinearRegressor(np.zeros(config.regressor_input_dim), 3.0, ScoreScale(1, 5), {"model": MODEL}).save(regressor_path)
     try:  # an ONNX export beside the weights lets backend "auto" choose onnxruntime, as an install would
         from export.onnx import export_onnx
 
@@ -128,27 +129,33 @@ def run(repeats: int = 2, warmup: int = 1) -> SuiteResult:
                 measured = {
                     "decode only (OpenCV)": (lambda: decode_only(path), "-"),
                     f"naive loop (torch {device}, 1 frame at a time)": (
-                        lambda: naive_loop(naive_scorer, path), naive_scorer.backend.describe()),
+                        lambda: naive_loop(naive_scorer, path),
+                        naive_scorer.backend.describe(),
+                    ),
                     # The same backend as the naive loop: what overlapping and batching alone are worth.
                     f"pipelined (torch {device}, auto batch)": (
-                        lambda: pipelined(torch_pipeline_scorer, path), torch_pipeline_scorer.backend.describe()),
+                        lambda: pipelined(torch_pipeline_scorer, path),
+                        torch_pipeline_scorer.backend.describe(),
+                    ),
                     "pipelined (backend auto, auto batch)": (
-                        lambda: pipelined(pipeline_scorer, path), pipeline_scorer.backend.describe()),
+                        lambda: pipelined(pipeline_scorer, path),
+                        pipeline_scorer.backend.describe(),
+                    ),
                 }
                 fps = {}
                 for name, (call, backend) in measured.items():
                     if name.startswith("decode") and device != "cpu":
                         continue
                     timing, fps[name] = time_passes(call, repeats)
-                    rows.append(Row(f"{clip} {name}", timing, {"frames/s": fps[name], "frames": frames,
-                                                               "backend": backend}))
+                    rows.append(
+                        Row(f"{clip} {name}", timing, {"frames/s": fps[name], "frames": frames, "backend": backend})
+                    )
                 naive, piped_torch, piped = (fps[name] for name in list(measured)[1:])
                 summary[f"{clip} {device}: pipelined (auto) / naive frames/s"] = piped / naive
                 summary[f"{clip} {device}: pipelined (torch) / naive frames/s"] = piped_torch / naive
     return SuiteResult(
         suite="video",
-        description=__doc__.split("\n\n")[0].replace("\n", " ") + " " + " ".join(
-            __doc__.split("\n\n")[1].split()),
+        description=__doc__.split("\n\n")[0].replace("\n", " ") + " " + " ".join(__doc__.split("\n\n")[1].split()),
         rows=rows,
         summary=summary,
     )

@@ -43,15 +43,28 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from arniqa_edge.cli_conventions import (HelpFormatter, add_output_argument, add_verbosity_arguments, configure_logging,
-                                         progress_disable)
-from arniqa_edge.errors import ArniqaEdgeError
+from arniqa_edge.cli_conventions import (
+    HelpFormatter,
+    add_output_argument,
+    add_verbosity_arguments,
+    configure_logging,
+    progress_disable,
+)
 from arniqa_edge.cvrkd.config import CVRKDConfig
 from arniqa_edge.cvrkd.crops import grid_origins, normalize_crops
+from arniqa_edge.errors import ArniqaEdgeError
 
 from ..kadid_proxy import DEFAULT_LABELS
-from .data import (EvalItem, GradedDistortion, cut, distort, evaluation_items, graded_distortions, item_rng,
-                   load_content, random_origins)
+from .data import (
+    EvalItem,
+    GradedDistortion,
+    cut,
+    distort,
+    graded_distortions,
+    item_rng,
+    load_content,
+    random_origins,
+)
 from .model import build_cvrkd
 
 log = logging.getLogger(__name__)
@@ -70,9 +83,9 @@ class CacheSpec:
     levels: tuple[int, ...]
     crop_size: int
     grid: int
-    crops: int              #: crops per image the network stacks (CVRKDConfig.crops)
-    positions: int          #: cached crop positions per image (train: >= crops; eval: = crops)
-    distortions: int        #: LQ images per content (eval: every graded distortion)
+    crops: int  #: crops per image the network stacks (CVRKDConfig.crops)
+    positions: int  #: cached crop positions per image (train: >= crops; eval: = crops)
+    distortions: int  #: LQ images per content (eval: every graded distortion)
     images: int
     short_side: int
     seed: int
@@ -115,7 +128,7 @@ class PooledLevels:
         """uint8 (P, S, S, 3) RGB crops -> float16 (P, sum(C_l), grid, grid)."""
         out = []
         for start in range(0, len(crops), self.batch_size):
-            batch = torch.from_numpy(normalize_crops(crops[start:start + self.batch_size]))
+            batch = torch.from_numpy(normalize_crops(crops[start : start + self.batch_size]))
             levels = self.net.backbone(batch.contiguous(memory_format=torch.channels_last))
             out.append(torch.cat([F.adaptive_avg_pool2d(level, self.grid) for level in levels], dim=1))
         return torch.cat(out).to(torch.float16).numpy()
@@ -128,15 +141,18 @@ class PoolCache:
         self.folder = Path(folder)
         meta_path = self.folder / META_FILE
         if not meta_path.exists():
-            raise FileNotFoundError(f"{self.folder}: not a CVRKD cache (no {META_FILE}); build it with "
-                                    "python -m training.cvrkd.cache")
+            raise FileNotFoundError(
+                f"{self.folder}: not a CVRKD cache (no {META_FILE}); build it with python -m training.cvrkd.cache"
+            )
         meta = json.loads(meta_path.read_text())
         meta["levels"] = tuple(meta["levels"])
         self.spec = CacheSpec(**meta)
         done = json.loads((self.folder / PROGRESS_FILE).read_text())["done"]
         if done < self.spec.images:
-            raise ValueError(f"{self.folder}: incomplete cache ({done} of {self.spec.images} images); "
-                             "run the same cache command again to finish it")
+            raise ValueError(
+                f"{self.folder}: incomplete cache ({done} of {self.spec.images} images); "
+                "run the same cache command again to finish it"
+            )
         self.pristine = np.load(self.folder / "pristine.npy", mmap_mode="r")
         self.lq = np.load(self.folder / "lq.npy", mmap_mode="r")
         self.distortion_ids = np.load(self.folder / "distortion_ids.npy")
@@ -149,29 +165,46 @@ class PoolCache:
         wanted = (config.backbone, tuple(config.levels), config.crop_size, config.grid)
         have = (spec.backbone, spec.levels, spec.crop_size, spec.grid)
         if wanted != have:
-            raise ValueError(f"{self.folder}: cached for backbone/levels/crop size/grid {have}, the network "
-                             f"needs {wanted}")
+            raise ValueError(
+                f"{self.folder}: cached for backbone/levels/crop size/grid {have}, the network needs {wanted}"
+            )
         if spec.positions < config.crops:
-            raise ValueError(f"{self.folder}: {spec.positions} positions per image, the network stacks "
-                             f"{config.crops} crops")
+            raise ValueError(
+                f"{self.folder}: {spec.positions} positions per image, the network stacks {config.crops} crops"
+            )
 
 
 def _open_arrays(folder: Path, spec: CacheSpec, resume: bool) -> dict[str, np.ndarray]:
     feature_shape = (spec.positions, sum(spec.channels), spec.grid, spec.grid)
     shapes = {"pristine": (spec.images, *feature_shape), "lq": (spec.images, spec.distortions, *feature_shape)}
     mode = "r+" if resume else "w+"
-    arrays = {name: np.lib.format.open_memmap(folder / f"{name}.npy", mode=mode, dtype=np.float16,
-                                              shape=None if resume else shape)
-              for name, shape in shapes.items()}
+    arrays = {
+        name: np.lib.format.open_memmap(
+            folder / f"{name}.npy", mode=mode, dtype=np.float16, shape=None if resume else shape
+        )
+        for name, shape in shapes.items()
+    }
     ids_path = folder / "distortion_ids.npy"
-    arrays["distortion_ids"] = np.load(ids_path) if resume else np.full((spec.images, spec.distortions), -1,
-                                                                       dtype=np.int16)
+    arrays["distortion_ids"] = (
+        np.load(ids_path) if resume else np.full((spec.images, spec.distortions), -1, dtype=np.int16)
+    )
     return arrays
 
 
-def build(layout: str, data: Path, out: Path, init: str, config: CVRKDConfig, images: int | None = None,
-          positions: int = 12, distortions_per_image: int = 8, short_side: int = 384, seed: int = 0,
-          labels_csv: Path = DEFAULT_LABELS, types: list[str] | None = None) -> Path:
+def build(
+    layout: str,
+    data: Path,
+    out: Path,
+    init: str,
+    config: CVRKDConfig,
+    images: int | None = None,
+    positions: int = 12,
+    distortions_per_image: int = 8,
+    short_side: int = 384,
+    seed: int = 0,
+    labels_csv: Path = DEFAULT_LABELS,
+    types: list[str] | None = None,
+) -> Path:
     """Build (or resume) a cache in `out`; returns the folder."""
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
@@ -181,9 +214,22 @@ def build(layout: str, data: Path, out: Path, init: str, config: CVRKDConfig, im
         positions, distortions_per_image = config.crops, len(graded)
     elif positions < config.crops:
         raise ValueError(f"--positions ({positions}) must be at least the network's crops ({config.crops})")
-    spec = CacheSpec(layout, config.backbone, tuple(config.levels), config.crop_size, config.grid, config.crops,
-                     positions, distortions_per_image, len(content), short_side, seed, str(init),
-                     file_sha256(init), str(data))
+    spec = CacheSpec(
+        layout,
+        config.backbone,
+        tuple(config.levels),
+        config.crop_size,
+        config.grid,
+        config.crops,
+        positions,
+        distortions_per_image,
+        len(content),
+        short_side,
+        seed,
+        str(init),
+        file_sha256(init),
+        str(data),
+    )
     out.mkdir(parents=True, exist_ok=True)
     meta_path, progress_path = out / META_FILE, out / PROGRESS_FILE
     resume = meta_path.exists()
@@ -199,8 +245,9 @@ def build(layout: str, data: Path, out: Path, init: str, config: CVRKDConfig, im
     done = json.loads(progress_path.read_text())["done"]
     encode = PooledLevels(config, init)
     size = config.crop_size
-    with tqdm(total=len(content), initial=done, desc=f"cvrkd cache ({layout})", unit="img",
-              disable=progress_disable()) as bar:
+    with tqdm(
+        total=len(content), initial=done, desc=f"cvrkd cache ({layout})", unit="img", disable=progress_disable()
+    ) as bar:
         for index in range(done, len(content)):
             pristine = content[index]
             if min(pristine.shape[:2]) < size:
@@ -226,26 +273,44 @@ def build(layout: str, data: Path, out: Path, init: str, config: CVRKDConfig, im
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m training.cvrkd.cache", description=__doc__.split("\n\n")[0],
-                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=HelpFormatter)
-    parser.add_argument("layout", choices=LAYOUTS, help="train: random positions and distortions; "
-                                                         "eval: inference's grid, every graded distortion")
+    parser = argparse.ArgumentParser(
+        prog="python -m training.cvrkd.cache",
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=HelpFormatter,
+    )
+    parser.add_argument(
+        "layout",
+        choices=LAYOUTS,
+        help="train: random positions and distortions; eval: inference's grid, every graded distortion",
+    )
     parser.add_argument("--data", type=Path, required=True, help="folder of pristine images")
-    add_output_argument(parser, "cache folder (resumed when it exists)", required=True, aliases=("--out",),
-                        dest="out", type=Path)
-    parser.add_argument("--init", required=True,
-                        help="frozen backbone: an ARNIQA encoder .safetensors (e.g. the shipped "
-                             "arniqa_edge/weights/arniqa-lite0.safetensors), or imagenet")
+    add_output_argument(
+        parser, "cache folder (resumed when it exists)", required=True, aliases=("--out",), dest="out", type=Path
+    )
+    parser.add_argument(
+        "--init",
+        required=True,
+        help="frozen backbone: an ARNIQA encoder .safetensors (e.g. the shipped "
+        "arniqa_edge/weights/arniqa-lite0.safetensors), or imagenet",
+    )
     parser.add_argument("--images", type=int, help="the first N images of --data (default: all)")
-    parser.add_argument("--positions", type=int, default=12,
-                        help="train: crop positions cached per image (default: %(default)s)")
-    parser.add_argument("--distortions", type=int, default=8,
-                        help="train: distorted versions cached per image (default: %(default)s)")
-    parser.add_argument("--short-side", type=int, default=384,
-                        help="downscale images whose short side is longer (default: %(default)s, as KADID-10k)")
+    parser.add_argument(
+        "--positions", type=int, default=12, help="train: crop positions cached per image (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--distortions", type=int, default=8, help="train: distorted versions cached per image (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--short-side",
+        type=int,
+        default=384,
+        help="downscale images whose short side is longer (default: %(default)s, as KADID-10k)",
+    )
     parser.add_argument("--types", help="comma-separated distortions (default: the 23 with a KADID label)")
-    parser.add_argument("--crops", type=int, default=CVRKDConfig.crops, help="crops the network stacks "
-                        "(default: %(default)s)")
+    parser.add_argument(
+        "--crops", type=int, default=CVRKDConfig.crops, help="crops the network stacks (default: %(default)s)"
+    )
     parser.add_argument("--crop-size", type=int, default=CVRKDConfig.crop_size, help="side of a crop in pixels")
     parser.add_argument("--seed", type=int, default=0, help="seed of the positions and distortions")
     parser.add_argument("--labels", type=Path, default=DEFAULT_LABELS, help="KADID-10k.csv")
@@ -258,16 +323,29 @@ def main(argv=None) -> int:
     configure_logging(args)
     try:
         config = CVRKDConfig(crops=args.crops, crop_size=args.crop_size)
-        folder = build(args.layout, args.data, args.out, args.init, config, args.images, args.positions,
-                       args.distortions, args.short_side, args.seed, args.labels,
-                       args.types.split(",") if args.types else None)
+        folder = build(
+            args.layout,
+            args.data,
+            args.out,
+            args.init,
+            config,
+            args.images,
+            args.positions,
+            args.distortions,
+            args.short_side,
+            args.seed,
+            args.labels,
+            args.types.split(",") if args.types else None,
+        )
     except (ValueError, OSError, ArniqaEdgeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     cache = PoolCache(folder)
     size = sum(path.stat().st_size for path in folder.iterdir())
-    print(f"wrote {folder}: {cache.spec.images} images x ({cache.spec.distortions} distorted + pristine) x "
-          f"{cache.spec.positions} crops, {size / 2**30:.2f} GiB")
+    print(
+        f"wrote {folder}: {cache.spec.images} images x ({cache.spec.distortions} distorted + pristine) x "
+        f"{cache.spec.positions} crops, {size / 2**30:.2f} GiB"
+    )
     return 0
 
 

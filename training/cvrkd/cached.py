@@ -8,7 +8,7 @@ network's.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -63,8 +63,9 @@ class CachedTriplets(Dataset):
         }
 
 
-def predict_cached(net: CVRKDNet, cache: PoolCache, reference: str, batch_size: int = 64
-                   ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def predict_cached(
+    net: CVRKDNet, cache: PoolCache, reference: str, batch_size: int = 64
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(predictions, labels, distortion types) of every LQ image of an eval cache.
 
     reference "fr": the aligned pristine image; "nar": the pristine image of the next
@@ -78,17 +79,19 @@ def predict_cached(net: CVRKDNet, cache: PoolCache, reference: str, batch_size: 
     net.eval()
     with torch.inference_mode():
         for start in range(0, len(pairs), batch_size):
-            chunk = pairs[start:start + batch_size]
+            chunk = pairs[start : start + batch_size]
             lq = np.stack([cache.lq[i, k] for i, k in chunk])
             hq = np.stack([cache.pristine[i if reference == "fr" else (i + 1) % images] for i, _ in chunk])
-            output = cached_forward(net, torch.from_numpy(lq.astype(np.float32)),
-                                    torch.from_numpy(hq.astype(np.float32)))
+            output = cached_forward(
+                net, torch.from_numpy(lq.astype(np.float32)), torch.from_numpy(hq.astype(np.float32))
+            )
             predictions.append(output.score.float().numpy())
     labels = np.array([cache.labels[i, k] for i, k in pairs])
     types = [cache.graded[cache.distortion_ids[i, k]].name for i, k in pairs]
     return np.concatenate(predictions), labels, types
 
 
-def evaluate_cached(net: CVRKDNet, cache: PoolCache, references: Sequence[str] = ("fr", "nar")
-                    ) -> dict[str, Correlations]:
+def evaluate_cached(
+    net: CVRKDNet, cache: PoolCache, references: Sequence[str] = ("fr", "nar")
+) -> dict[str, Correlations]:
     return {reference: correlations(*predict_cached(net, cache, reference)[:2]) for reference in references}

@@ -15,16 +15,16 @@ DataLoader workers.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from arniqa_edge.preprocess.spec import IMAGENET_MEAN, IMAGENET_STD
 from arniqa_edge.cvrkd.crops import grid_crops
+from arniqa_edge.preprocess.spec import IMAGENET_MEAN, IMAGENET_STD
 
 from ..degradation.images import to_uint8
 from ..degradation.reference import apply_distortion
@@ -45,8 +45,9 @@ class GradedDistortion:
     mos: float
 
 
-def graded_distortions(labels_csv: str | Path = DEFAULT_LABELS, names: Sequence[str] | None = None,
-                       levels: Sequence[int] = LEVELS) -> list[GradedDistortion]:
+def graded_distortions(
+    labels_csv: str | Path = DEFAULT_LABELS, names: Sequence[str] | None = None, levels: Sequence[int] = LEVELS
+) -> list[GradedDistortion]:
     """Every (distortion, level) of `names` (default: all 23 with a KADID counterpart) with its label."""
     mos = kadid_level_mos(labels_csv)
     specs = {spec.name: spec for spec in proxy_distortions()}
@@ -54,8 +55,11 @@ def graded_distortions(labels_csv: str | Path = DEFAULT_LABELS, names: Sequence[
     unknown = [name for name in names if name not in specs]
     if unknown:
         raise ValueError(f"no KADID label for {unknown}; choose from {', '.join(specs)}")
-    return [GradedDistortion(name, specs[name].kadid_id, level, mos[(specs[name].kadid_id, level)])
-            for name in names for level in levels]
+    return [
+        GradedDistortion(name, specs[name].kadid_id, level, mos[(specs[name].kadid_id, level)])
+        for name in names
+        for level in levels
+    ]
 
 
 def load_content(folder: str | Path, short_side: int, limit: int | None = None) -> list[np.ndarray]:
@@ -80,15 +84,14 @@ def distort(rgb: np.ndarray, distortion: GradedDistortion, rng: np.random.Genera
     return to_uint8(apply_distortion(image, distortion.name, distortion.level, rng)).permute(1, 2, 0).numpy()
 
 
-def random_origins(height: int, width: int, size: int, count: int,
-                   rng: np.random.Generator) -> list[tuple[int, int]]:
+def random_origins(height: int, width: int, size: int, count: int, rng: np.random.Generator) -> list[tuple[int, int]]:
     tops = rng.integers(0, height - size + 1, count)
     lefts = rng.integers(0, width - size + 1, count)
     return [(int(top), int(left)) for top, left in zip(tops, lefts)]
 
 
 def cut(rgb: np.ndarray, origins: list[tuple[int, int]], size: int) -> np.ndarray:
-    return np.stack([rgb[top:top + size, left:left + size] for top, left in origins])
+    return np.stack([rgb[top : top + size, left : left + size] for top, left in origins])
 
 
 def normalize_on_device(crops: torch.Tensor) -> torch.Tensor:
@@ -112,8 +115,15 @@ class TripletDataset(Dataset):
     DataLoader's shared memory and the host-to-device copy.
     """
 
-    def __init__(self, content: Sequence[np.ndarray], distortions: Sequence[GradedDistortion], crops: int,
-                 crop_size: int, length: int, seed: int = 0):
+    def __init__(
+        self,
+        content: Sequence[np.ndarray],
+        distortions: Sequence[GradedDistortion],
+        crops: int,
+        crop_size: int,
+        length: int,
+        seed: int = 0,
+    ):
         if len(content) < 2:
             raise ValueError("CVRKD needs at least 2 content images (a reference of other content)")
         if any(min(image.shape[:2]) < crop_size for image in content):
@@ -134,8 +144,9 @@ class TripletDataset(Dataset):
         lq = distort(pristine, distortion, rng)
         aligned = random_origins(*pristine.shape[:2], self.crop_size, self.crops, rng)
         other = self.content[y]
-        nar = random_flips(cut(other, random_origins(*other.shape[:2], self.crop_size, self.crops, rng),
-                               self.crop_size), rng)
+        nar = random_flips(
+            cut(other, random_origins(*other.shape[:2], self.crop_size, self.crops, rng), self.crop_size), rng
+        )
         return {
             "lq": torch.from_numpy(cut(lq, aligned, self.crop_size)),
             "fr": torch.from_numpy(cut(pristine, aligned, self.crop_size)),
@@ -151,8 +162,8 @@ class TripletDataset(Dataset):
 
 @dataclass(frozen=True)
 class EvalItem:
-    content: int          #: index of the distorted content
-    reference: int        #: index of the non-aligned reference content
+    content: int  #: index of the distorted content
+    reference: int  #: index of the non-aligned reference content
     distortion: GradedDistortion
 
 
@@ -163,14 +174,17 @@ def evaluation_items(content_count: int, distortions: Sequence[GradedDistortion]
     return [EvalItem(i, (i + 1) % content_count, d) for i in range(content_count) for d in distortions]
 
 
-def evaluation_batches(content: Sequence[np.ndarray], items: Sequence[EvalItem], crops: int, crop_size: int,
-                       batch_size: int, seed: int = 0) -> Iterator[dict[str, torch.Tensor]]:
+def evaluation_batches(
+    content: Sequence[np.ndarray], items: Sequence[EvalItem], crops: int, crop_size: int, batch_size: int, seed: int = 0
+) -> Iterator[dict[str, torch.Tensor]]:
     """Deterministic grid crops of the items, normalised (as inference computes them), in batches."""
     pristine = [torch.from_numpy(grid_crops(image, crop_size, crops)) for image in content]
     for start in range(0, len(items), batch_size):
-        chunk = items[start:start + batch_size]
-        lq = [grid_crops(distort(content[item.content], item.distortion, item_rng(item, seed)), crop_size, crops)
-              for item in chunk]
+        chunk = items[start : start + batch_size]
+        lq = [
+            grid_crops(distort(content[item.content], item.distortion, item_rng(item, seed)), crop_size, crops)
+            for item in chunk
+        ]
         yield {
             "lq": torch.from_numpy(np.stack(lq)),
             "fr": torch.stack([pristine[item.content] for item in chunk]),

@@ -34,8 +34,10 @@ def build_cvrkd(config: CVRKDConfig, init: str | Path = "imagenet") -> CVRKDNet:
         return net
     if init == "imagenet":
         if config.backbone not in IMAGENET_BACKBONES:
-            raise ValueError(f"no offline ImageNet weights for backbone {config.backbone!r}; "
-                             f"available: {', '.join(IMAGENET_BACKBONES)}")
+            raise ValueError(
+                f"no offline ImageNet weights for backbone {config.backbone!r}; "
+                f"available: {', '.join(IMAGENET_BACKBONES)}"
+            )
         source = IMAGENET_BACKBONES[config.backbone]()
     else:
         source = _encoder_backbone(config, Path(init))

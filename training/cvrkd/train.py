@@ -41,11 +41,16 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm import tqdm
 
 from arniqa_edge.backends.torch_backend import resolve_torch_device
-from arniqa_edge.cli_conventions import (HelpFormatter, add_output_argument, add_verbosity_arguments, configure_logging,
-                                         progress_disable)
-from arniqa_edge.errors import ArniqaEdgeError
+from arniqa_edge.cli_conventions import (
+    HelpFormatter,
+    add_output_argument,
+    add_verbosity_arguments,
+    configure_logging,
+    progress_disable,
+)
 from arniqa_edge.cvrkd.config import CVRKDConfig
 from arniqa_edge.cvrkd.weights import load_cvrkd, save_cvrkd
+from arniqa_edge.errors import ArniqaEdgeError
 
 from ..kadid_proxy import DEFAULT_LABELS
 from .cache import PoolCache, file_sha256
@@ -64,37 +69,55 @@ ARCHITECTURE_FLAGS = ("crops", "crop_size", "level_channels", "mixer_dim", "lq_d
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m training.cvrkd.train", description=__doc__.split("\n\n")[0],
-                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=HelpFormatter)
-    parser.add_argument("role", choices=["teacher", "student"],
-                        help="teacher: FR, with the aligned pristine reference; student: NAR, with references "
-                             "of other content")
+    parser = argparse.ArgumentParser(
+        prog="python -m training.cvrkd.train",
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=HelpFormatter,
+    )
+    parser.add_argument(
+        "role",
+        choices=["teacher", "student"],
+        help="teacher: FR, with the aligned pristine reference; student: NAR, with references of other content",
+    )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--cache", type=Path, help="a train cache of python -m training.cvrkd.cache (fast)")
     source.add_argument("--data", type=Path, help="folder of pristine training images (backbone every step)")
-    add_output_argument(parser, "output folder (a run in it is resumed)", required=True, aliases=("--out",),
-                        dest="out", type=Path)
-    parser.add_argument("--teacher", type=Path,
-                        help="student: the trained teacher's model.safetensors (default: none; a student needs it)")
+    add_output_argument(
+        parser, "output folder (a run in it is resumed)", required=True, aliases=("--out",), dest="out", type=Path
+    )
+    parser.add_argument(
+        "--teacher",
+        type=Path,
+        help="student: the trained teacher's model.safetensors (default: none; a student needs it)",
+    )
     parser.add_argument("--no-distill", action="store_true", help="student: score loss only (the ablation)")
     parser.add_argument("--distill-weight", type=float, default=1.0, help="weight of the distillation loss")
-    parser.add_argument("--distill-layers", type=int,
-                        help="last difference-encoder blocks distilled (default: all, as the paper)")
+    parser.add_argument(
+        "--distill-layers", type=int, help="last difference-encoder blocks distilled (default: all, as the paper)"
+    )
 
     arch = parser.add_argument_group("network (architecture: teacher only; a student takes its teacher's)")
     defaults = CVRKDConfig()
     for field in ARCHITECTURE_FLAGS:
-        arch.add_argument(f"--{field.replace('_', '-')}", type=int,
-                          help=f"CVRKDConfig.{field} (default: {getattr(defaults, field)})")
-    arch.add_argument("--init",
-                      help="frozen backbone: imagenet, random (tests), or an ARNIQA encoder .safetensors of the "
-                           "same architecture, e.g. the shipped arniqa-lite0 (default: the cache's with --cache, "
-                           "else imagenet)")
+        arch.add_argument(
+            f"--{field.replace('_', '-')}", type=int, help=f"CVRKDConfig.{field} (default: {getattr(defaults, field)})"
+        )
+    arch.add_argument(
+        "--init",
+        help="frozen backbone: imagenet, random (tests), or an ARNIQA encoder .safetensors of the "
+        "same architecture, e.g. the shipped arniqa-lite0 (default: the cache's with --cache, "
+        "else imagenet)",
+    )
 
     data = parser.add_argument_group("data")
     data.add_argument("--images", type=int, help="use the first N images of --data (default: all)")
-    data.add_argument("--short-side", type=int, default=384,
-                      help="downscale images whose short side is longer (default: %(default)s, as KADID-10k)")
+    data.add_argument(
+        "--short-side",
+        type=int,
+        default=384,
+        help="downscale images whose short side is longer (default: %(default)s, as KADID-10k)",
+    )
     data.add_argument("--types", help="comma-separated distortions (default: the 23 with a KADID label)")
     data.add_argument("--labels", type=Path, default=DEFAULT_LABELS, help="KADID-10k.csv")
     data.add_argument("--workers", type=int, default=0, help="DataLoader worker processes (default: 0)")
@@ -110,8 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
     optim.add_argument("--max-minutes", type=float, help="stop early (and save) after this long (default: no limit)")
     optim.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     optim.add_argument("--bf16", action="store_true", help="bfloat16 autocast (CUDA)")
-    optim.add_argument("--save-fp16", action="store_true",
-                       help="store the weights as float16 (half the file; default config: 38 MB instead of 77)")
+    optim.add_argument(
+        "--save-fp16",
+        action="store_true",
+        help="store the weights as float16 (half the file; default config: 38 MB instead of 77)",
+    )
     optim.add_argument("--seed", type=int, default=0, help="seed of the initialisation and the sampling")
     optim.add_argument("--log-every", type=int, default=20, help="steps between rows of log.csv")
     optim.add_argument("--checkpoint-every", type=int, default=200, help="steps between resumable checkpoints")
@@ -146,8 +172,9 @@ def resolve_networks(args, device: torch.device):
     return net, teacher
 
 
-def losses(forward, net, teacher, batch: dict[str, torch.Tensor], reference: str, layers: int
-           ) -> tuple[torch.Tensor, torch.Tensor]:
+def losses(
+    forward, net, teacher, batch: dict[str, torch.Tensor], reference: str, layers: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(score loss, distillation loss) of one batch; without a teacher the second is 0."""
     output = forward(net, batch["lq"], batch[reference])
     if teacher is None:
@@ -208,14 +235,20 @@ def train(args, command: str = "") -> Path:
         log.info("resuming %s at step %d", checkpoint, step)
     # Sample i is a pure function of (seed, i): a resumed run continues the same stream.
     remaining = Subset(dataset, range(step * args.batch_size, len(dataset)))
-    loader = DataLoader(remaining, batch_size=args.batch_size, num_workers=args.workers,
-                        pin_memory=device.type == "cuda", persistent_workers=args.workers > 0)
+    loader = DataLoader(
+        remaining,
+        batch_size=args.batch_size,
+        num_workers=args.workers,
+        pin_memory=device.type == "cuda",
+        persistent_workers=args.workers > 0,
+    )
     started = time.monotonic()
     log_path = args.out / "log.csv"
     is_new_log = not log_path.exists() or step == 0
-    with open(log_path, "w" if is_new_log else "a", newline="") as log_file, \
-            tqdm(total=args.steps, initial=step, desc=f"cvrkd {args.role}", unit="step",
-                 disable=progress_disable()) as bar:
+    with (
+        open(log_path, "w" if is_new_log else "a", newline="") as log_file,
+        tqdm(total=args.steps, initial=step, desc=f"cvrkd {args.role}", unit="step", disable=progress_disable()) as bar,
+    ):
         writer = csv.DictWriter(log_file, fieldnames=LOG_COLUMNS)
         if is_new_log:
             writer.writeheader()
@@ -235,12 +268,20 @@ def train(args, command: str = "") -> Path:
             minutes = (time.monotonic() - started) / 60
             stopped = args.max_minutes is not None and minutes >= args.max_minutes
             if step % args.log_every == 0 or step == args.steps or stopped:
-                writer.writerow({"step": step, "loss": f"{loss.item():.5f}", "score_loss": f"{scored.item():.5f}",
-                                 "distill_loss": f"{distilled.item():.5f}", "lr": f"{schedule.get_last_lr()[0]:.3g}",
-                                 "seconds": f"{minutes * 60:.1f}"})
+                writer.writerow(
+                    {
+                        "step": step,
+                        "loss": f"{loss.item():.5f}",
+                        "score_loss": f"{scored.item():.5f}",
+                        "distill_loss": f"{distilled.item():.5f}",
+                        "lr": f"{schedule.get_last_lr()[0]:.3g}",
+                        "seconds": f"{minutes * 60:.1f}",
+                    }
+                )
                 log_file.flush()
-                bar.set_postfix(loss=f"{loss.item():.4f}", score=f"{scored.item():.4f}",
-                                distill=f"{distilled.item():.4f}")
+                bar.set_postfix(
+                    loss=f"{loss.item():.4f}", score=f"{scored.item():.4f}", distill=f"{distilled.item():.4f}"
+                )
             if step % args.checkpoint_every == 0 or stopped:
                 _save_checkpoint(checkpoint, args, net, optimizer, schedule, step)
             if stopped:
@@ -249,10 +290,20 @@ def train(args, command: str = "") -> Path:
         print(f"stopped at step {step}/{args.steps} (--max-minutes); run the same command to resume")
     else:
         checkpoint.unlink(missing_ok=True)
-    path = save_cvrkd(net, args.out / MODEL_FILE, args.role, half=args.save_fp16, steps=step,
-                      complete=str(step >= args.steps).lower(), distilled=teacher is not None,
-                      teacher=args.teacher or "", init=args.init, seed=args.seed,
-                      data=args.cache or args.data, command=command)
+    path = save_cvrkd(
+        net,
+        args.out / MODEL_FILE,
+        args.role,
+        half=args.save_fp16,
+        steps=step,
+        complete=str(step >= args.steps).lower(),
+        distilled=teacher is not None,
+        teacher=args.teacher or "",
+        init=args.init,
+        seed=args.seed,
+        data=args.cache or args.data,
+        command=command,
+    )
     results = None
     if step >= args.steps and args.val_cache is not None:
         results = evaluate_cached(net, PoolCache(args.val_cache))
@@ -261,21 +312,37 @@ def train(args, command: str = "") -> Path:
         val = load_content(args.val, args.short_side, args.val_images)
         results = evaluate_network(net, val, evaluation_items(len(val), distortions), args.batch_size, device)
     if results is not None:
-        (args.out / "eval.json").write_text(json.dumps(
-            {reference: vars(result) for reference, result in results.items()}, indent=2) + "\n")
+        (args.out / "eval.json").write_text(
+            json.dumps({reference: vars(result) for reference, result in results.items()}, indent=2) + "\n"
+        )
     return path
 
 
 def _resumable_args(args) -> dict:
     """The arguments a resumed run must share with the run it continues."""
-    skip = {"max_minutes", "log_every", "checkpoint_every", "workers", "device", "val", "val_images", "val_cache",
-            "quiet", "log_level"}
+    skip = {
+        "max_minutes",
+        "log_every",
+        "checkpoint_every",
+        "workers",
+        "device",
+        "val",
+        "val_images",
+        "val_cache",
+        "quiet",
+        "log_level",
+    }
     return {key: str(value) for key, value in sorted(vars(args).items()) if key not in skip}
 
 
 def _save_checkpoint(path: Path, args, net, optimizer, schedule, step: int) -> None:
-    state = {"net": net.state_dict(), "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
-             "step": step, "command_args": _resumable_args(args)}
+    state = {
+        "net": net.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "schedule": schedule.state_dict(),
+        "step": step,
+        "command_args": _resumable_args(args),
+    }
     temporary = path.with_name(path.name + ".tmp")
     torch.save(state, temporary)
     temporary.replace(path)

@@ -71,8 +71,10 @@ def load_dataset(name: str, root: str | Path, labels_csv: str | Path | None = No
     images = tuple(base / _inside_dataset(path) for path in labels.paths)
     missing = [image for image in images if not image.is_file()]
     if missing:
-        raise FileNotFoundError(f"{labels.spec.title}: {len(missing)} of {len(images)} images missing under {root}; "
-                                f"first missing: {missing[0]}")
+        raise FileNotFoundError(
+            f"{labels.spec.title}: {len(missing)} of {len(images)} images missing under {root}; "
+            f"first missing: {missing[0]}"
+        )
     return IQADataset(labels, images)
 
 
@@ -87,5 +89,7 @@ def _dataset_base(root: Path, labels: LabelledImages) -> Path:
     for base in (root / labels.spec.folder, root):
         if (base / first).is_file():
             return base
-    raise FileNotFoundError(f"{labels.spec.title}: first image {labels.paths[0]} not found as "
-                            f"{root / labels.spec.folder / first} nor as {root / first}")
+    raise FileNotFoundError(
+        f"{labels.spec.title}: first image {labels.paths[0]} not found as "
+        f"{root / labels.spec.folder / first} nor as {root / first}"
+    )

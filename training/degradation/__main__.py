@@ -1,7 +1,7 @@
 """Command line: draw the distortions of the degradation model on an image.
 
-    python -m training.degradation gallery IMAGE -o grid.png
-    python -m training.degradation sample IMAGE -n 8 -o samples.png
+python -m training.degradation gallery IMAGE -o grid.png
+python -m training.degradation sample IMAGE -n 8 -o samples.png
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import io
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch

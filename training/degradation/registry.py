@@ -10,9 +10,9 @@ engine) imports these tables rather than repeating them.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping
 
 NUM_LEVELS = 5
 
@@ -89,7 +89,10 @@ _SPECS = (
         "lincontrchange", "sharpness_contrast", "contrast change", "curve amount", (0.0, 0.15, -0.4, 0.3, -0.6), 25
     ),
     DistortionSpec(
-        "nonlincontrchange", "sharpness_contrast", "contrast compression", "output half-range",
+        "nonlincontrchange",
+        "sharpness_contrast",
+        "contrast compression",
+        "output half-range",
         (0.4, 0.3, 0.2, 0.1, 0.05),
     ),
 )

@@ -14,8 +14,8 @@ fresh draws of the same distortions (ARNIQA draws them anew for each view).
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -59,7 +59,7 @@ class DistortionSequence:
     steps: tuple[DistortionStep, ...] = ()
 
     @classmethod
-    def of(cls, *steps: tuple[str, int], seed: int = 0) -> "DistortionSequence":
+    def of(cls, *steps: tuple[str, int], seed: int = 0) -> DistortionSequence:
         """Build from (name, level) pairs, seeding the steps from `seed`."""
         seeds = np.random.SeedSequence(seed).generate_state(len(steps), dtype=np.uint64)
         return cls(tuple(DistortionStep(name, level, int(s)) for (name, level), s in zip(steps, seeds)))

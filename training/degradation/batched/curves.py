@@ -9,7 +9,7 @@ spline, so the curves are the reference's, evaluated in float32.
 from __future__ import annotations
 
 import functools
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch

@@ -16,7 +16,7 @@ images with such a step ahead take their rounds first, so the codec starts early
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 
@@ -112,8 +112,9 @@ def _host_bound_ahead(sequence: DistortionSequence, start: int) -> bool:
     return any(BATCHED_OPS[step.name].host_bound for step in sequence.steps[start:])
 
 
-def _run_round(batch: torch.Tensor, steps: dict[int, DistortionStep], realization: int
-               ) -> list[tuple[list[int], PendingImages]]:
+def _run_round(
+    batch: torch.Tensor, steps: dict[int, DistortionStep], realization: int
+) -> list[tuple[list[int], PendingImages]]:
     """Apply each image's given step, type by type; returns the host-bound steps started (not yet applied)."""
     images_of: dict[str, list[int]] = {}
     for index, step in steps.items():

@@ -8,7 +8,7 @@ as a row and a column pass (`filter_separable`, `filter_separable_per_image`).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -71,6 +71,11 @@ def filter2d_per_image(images: torch.Tensor, kernels: Sequence[np.ndarray]) -> t
         rows.append(np.column_stack((centred, weights)).astype(np.float32))
     source = images.to(torch.float32).contiguous()
     out = torch.empty_like(source)
-    native.launch("sparse_filter", source, out, native.parameter(native.stack_padded(rows), out, torch.float32),
-                  native.parameter([len(taps) for taps in rows], out, torch.int32))
+    native.launch(
+        "sparse_filter",
+        source,
+        out,
+        native.parameter(native.stack_padded(rows), out, torch.float32),
+        native.parameter([len(taps) for taps in rows], out, torch.int32),
+    )
     return out

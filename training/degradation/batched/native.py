@@ -8,8 +8,8 @@ their device, so they order with the surrounding torch work without a sync.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from types import ModuleType
-from typing import Sequence
 
 import numpy as np
 import torch

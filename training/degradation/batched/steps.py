@@ -9,8 +9,8 @@ is keyed by a seed drawn after them (`noise_seeds`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
@@ -29,7 +29,7 @@ class StepGroup:
     generators: tuple[np.random.Generator, ...]
 
     @classmethod
-    def from_steps(cls, steps: list[DistortionStep], realization: int) -> "StepGroup":
+    def from_steps(cls, steps: list[DistortionStep], realization: int) -> StepGroup:
         (name,) = {step.name for step in steps}
         spec = get_spec(name)
         return cls(

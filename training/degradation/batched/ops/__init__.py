@@ -7,9 +7,9 @@ distorted sub-batch. `group` holds their levels, values and generators.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Callable, Mapping, Union
 
 import torch
 
@@ -17,7 +17,7 @@ from ...registry import DISTORTIONS
 from ..steps import StepGroup
 from . import blur, brightness, color, compression, noise, sharpness, spatial
 
-BatchedResult = Union[torch.Tensor, compression.PendingImages]
+BatchedResult = torch.Tensor | compression.PendingImages
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ def lens_blur(images: torch.Tensor, group: StepGroup) -> torch.Tensor:
 def motion_blur(images: torch.Tensor, group: StepGroup) -> torch.Tensor:
     # Every image has its own direction.
     kernels = [
-        motion_kernel(length, random_params.draw_motion_angle(rng)) for length, rng in zip(group.values, group.generators)
+        motion_kernel(length, random_params.draw_motion_angle(rng))
+        for length, rng in zip(group.values, group.generators)
     ]
     return filter2d_per_image(images, kernels)
