@@ -299,7 +299,7 @@ def test_ctrl_c_while_the_model_loads_exits_130_in_one_line(tmp_path, monkeypatc
 
     monkeypatch.setattr(camera_cli, "Scorer", interrupted)
     try:
-        code = main(["--source", "0", "--no-metrics", "--events", str(tmp_path / "events.jsonl")])
+        code = main(["0", "--no-metrics", "-o", str(tmp_path / "events.jsonl")])
     except KeyboardInterrupt:
         pytest.fail("KeyboardInterrupt escaped main(): a traceback for the user")
     assert code == 130

@@ -10,9 +10,11 @@ import pytest
 
 from arniqa_edge.cli_conventions import HelpFormatter, configure_logging, progress_disable
 
-#: Modules whose build_parser() follows the conventions (the image scorer and the checkout tools).
+#: Modules whose build_parser() follows the conventions (the runtime's tools and the checkout's).
 TOOLS = [
     "arniqa_edge.cli",
+    "arniqa_edge.video.cli",
+    "arniqa_edge.camera.cli",
     "export.onnx",
     "export.quantize",
     "export.trt",
@@ -23,6 +25,8 @@ TOOLS = [
     "training.kadid_proxy",
     "training.carry",
     "training.init_weights",
+    "training.pretrain",
+    "training.recipe",
     "training.cvrkd.cache",
     "training.cvrkd.train",
     "training.cvrkd.evaluate",
@@ -86,6 +90,8 @@ def _parse(name, argv):
         ("training.evaluate", ["proxy", "{option}", "runs/x"], "out"),
         ("training.kadid_proxy", ["build", "--content", "c", "{option}", "runs/x"], "out"),
         ("training.carry", ["{option}", "runs/x"], "out"),
+        ("training.pretrain", ["--max-steps", "3", "{option}", "runs/x"], "out"),
+        ("training.recipe", ["--ship", "{option}", "runs/x"], "out"),
         ("benchmarks.__main__", ["preprocess", "{option}", "runs/x"], "output"),
     ],
 )
@@ -156,3 +162,25 @@ def test_quiet_and_log_level():
         root.setLevel(level)
     with pytest.raises(SystemExit):
         parser.parse_args(["-q", "--log-level", "debug"])
+
+
+@pytest.mark.parametrize(
+    "name, argv, old, new, dest, value",
+    [
+        ("arniqa_edge.video.cli", ["clip.avi", "{option}", "qa"], "--out-dir", "-o", "output", Path("qa")),
+        ("arniqa_edge.camera.cli", ["0", "{option}", "cam.jsonl"], "--events", "-o", "events", Path("cam.jsonl")),
+        ("arniqa_edge.camera.cli", ["0", "{option}", "5"], "--rate", "--fps", "fps", 5.0),
+        ("arniqa_edge.camera.cli", ["{option}", "0"], "--source", None, "source", "0"),
+    ],
+)
+def test_runtime_tools_former_spellings_still_work_hidden_and_deprecated(name, argv, old, new, dest, value, capsys):
+    if new is not None:
+        assert getattr(_parse(name, [arg.replace("{option}", new) for arg in argv]), dest) == value
+    else:  # the new form is positional
+        assert getattr(_parse(name, [arg for arg in argv if arg != "{option}"]), dest) == value
+    assert capsys.readouterr().err == ""
+    assert getattr(_parse(name, [arg.replace("{option}", old) for arg in argv]), dest) == value
+    assert capsys.readouterr().err.startswith(f"warning: {old} is deprecated; use ")
+    parser = _tool(name).build_parser()
+    assert all(action.help == argparse.SUPPRESS for action in parser._actions if old in action.option_strings)
+    assert old not in parser.format_help()

@@ -36,6 +36,34 @@ def test_runtime_tools_say_how_they_were_invoked(words, capsys):
     assert out.startswith(f"usage: arniqa-edge {' '.join(words)} [-h]")
 
 
+@pytest.mark.parametrize(
+    "words, shown, hidden",
+    [
+        pytest.param(
+            ["video"],
+            ["-o DIR, --output DIR", "(default: 1)", "(default: 0.5)", "(default: warning)"],
+            ["--out-dir"],
+            id="video",
+        ),
+        pytest.param(
+            ["camera"],
+            ["-o FILE, --output FILE", "--fps FPS", "(default: 2.0)", "(default: warning)", "[SOURCE]"],
+            ["--events", "--rate", "--source"],
+            id="camera",
+        ),
+    ],
+)
+def test_video_and_camera_help_speak_the_shared_vocabulary(words, shown, hidden, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    code, out, _ = _help(capsys, words)
+    assert code == 0
+    for text in shown + ["-q, --quiet", "--log-level {debug,info,warning,error}", "--memory-budget SIZE"]:
+        assert text in out, text
+    for text in hidden + ["--verbose"]:
+        assert text not in out, text
+    assert f"arniqa-edge {words[0]} " in out.split("examples:")[1]  # the examples name the command as invoked
+
+
 @pytest.mark.parametrize("words", CHECKOUT_TOOLS, ids=" ".join)
 def test_checkout_tools_say_how_they_were_invoked(words, capsys):
     pytest.importorskip("torch")

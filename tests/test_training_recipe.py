@@ -101,3 +101,37 @@ def test_recipe_trains_releases_evaluates_and_ships(tmp_path, tiny_content):
     stamps = {p.name: p.stat().st_mtime_ns for p in release.iterdir() if p.suffix in (".onnx", ".safetensors")}
     assert recipe.main(["--config", str(path)]) == 0
     assert {p.name: p.stat().st_mtime_ns for p in release.iterdir() if p.name in stamps} == stamps
+
+
+def test_recipe_takes_pretrains_options_output_verbosity_and_ship(capsys):
+    from training import recipe
+    from training.pretrain import config_from_args
+
+    args = recipe.build_parser().parse_args(["-o", "runs/x", "--max-steps", "3", "--ship", "-q"])
+    config = config_from_args(args)
+    assert args.ship and args.quiet and (config.run.out, config.run.max_steps) == ("runs/x", 3)
+    assert capsys.readouterr().err == ""
+    old = recipe.build_parser().parse_args(["--out", "runs/x", "--max-steps", "3", "-q", "--ship"])
+    assert capsys.readouterr().err == "warning: --out is deprecated; use -o/--output\n"
+    assert config_from_args(old) == config
+    assert recipe.build_parser().parse_args([]).log_level == "info"
+
+
+def test_recipe_help_and_errors(capsys, monkeypatch):
+    from training import recipe
+
+    monkeypatch.setenv("COLUMNS", "300")
+    with pytest.raises(SystemExit) as exit_:
+        recipe.main(["--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: python -m training.recipe ")
+    for text in ("-o DIR, --output DIR", "--ship", "-q, --quiet", "--log-level", "(default: 20000, or what --config"):
+        assert text in out, text
+    assert "--out " not in out and "8. ship" in out  # the stages, from the module's docstring
+    assert recipe.main(["--set", "optim.nope=1"]) == 2
+    assert "optim.nope" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        recipe.main(["--max-steps", "3", "--no-such-option"])
+    assert exit_.value.code == 2
+    assert "python -m training.recipe: error: unrecognized arguments: --no-such-option" in capsys.readouterr().err

@@ -1,7 +1,7 @@
 """ARNIQA pretraining: SimCLR on pairs of different images under the same degradation.
 
     python -m training.pretrain --model arniqa-lite0 --data ../shared/data/pristine/train \\
-        --out runs/lite0 --batch-size 128 --max-steps 6000 --max-minutes 9
+        -o runs/lite0 --batch-size 128 --max-steps 6000 --max-minutes 9
 
     torchrun --nproc-per-node 4 -m training.pretrain --config configs/pretrain_lite0.yaml
 
@@ -10,10 +10,11 @@ at full and half scale; the training device draws one degradation sequence per p
 and applies it to all four crops; the encoder + projector embed them and NT-Xent
 pulls A's view towards B's view of the same degradation and scale.
 
-Running the same command again resumes from <out>/last.pt: that is how a run is
+Running the same command again resumes from <output>/last.pt: that is how a run is
 split into chunks with --max-minutes (it checkpoints and exits cleanly on expiry).
-<out>/encoder.safetensors holds the encoder of the latest exit, with the command,
-step and configuration in its metadata; <out>/log.csv the loss and throughput.
+<output>/encoder.safetensors holds the encoder of the latest exit, with the command,
+step and configuration in its metadata; <output>/log.csv the loss and throughput.
+Settings come from the defaults, then the --config file, then --set, then the flags.
 """
 
 from __future__ import annotations
@@ -37,6 +38,13 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from arniqa_edge.cli_conventions import (
+    HelpFormatter,
+    add_output_argument,
+    add_verbosity_arguments,
+    configure_logging,
+    progress_disable,
+)
 from arniqa_edge.models import get_model_config
 from arniqa_edge.models.encoder import ARNIQAEncoder, build_encoder, load_encoder, save_encoder
 
@@ -52,7 +60,8 @@ from .synthesis import PairSynthesizer
 
 log = logging.getLogger(__name__)
 
-#: command-line flag -> config key; `--set section.field=value` reaches the others.
+#: command-line flag (its dest) -> config key; `--set section.field=value` reaches the others.
+#: "out" is -o/--output (the former --out still works, deprecated).
 FLAGS = {
     "model": "run.model",
     "init": "run.init",
@@ -362,7 +371,7 @@ def train(config: PretrainConfig, command: str) -> Path | None:
         initial=step,
         unit="step",
         desc="pretrain",
-        disable=None if process.is_main else True,
+        disable=progress_disable() if process.is_main else True,  # None: only on a terminal; True: --quiet
         dynamic_ncols=True,
     )
     deadline = started + 60 * config.run.max_minutes if config.run.max_minutes > 0 else None
@@ -450,25 +459,43 @@ def train(config: PretrainConfig, command: str) -> Path | None:
     return encoder_path
 
 
-def parse_args(argv: list[str] | None) -> PretrainConfig:
+def build_parser(
+    prog: str = "python -m training.pretrain", description: str | None = None, epilog: str | None = None
+) -> argparse.ArgumentParser:
+    """The pretraining command line (also the training part of `training.recipe`'s)."""
     parser = argparse.ArgumentParser(
-        prog="python -m training.pretrain",
-        description=__doc__.split("\n\n")[0],
-        epilog=__doc__.split("\n\n", 1)[1],
-        formatter_class=argparse.RawTextHelpFormatter,
+        prog=prog,
+        description=description or __doc__.split("\n\n")[0],
+        epilog=epilog or __doc__.split("\n\n", 1)[1],
+        formatter_class=HelpFormatter,
     )
-    parser.add_argument("--config", type=Path, help="YAML or JSON file with sections data, optim, run")
+    parser.add_argument(
+        "--config", type=Path, metavar="FILE", help="YAML or JSON file with sections data, optim, run (default: none)"
+    )
     parser.add_argument(
         "--set",
         action="append",
         default=[],
         metavar="SECTION.FIELD=VALUE",
-        help="override any config field (repeatable)",
+        help="override any config field; repeatable (default: none)",
     )
+    defaults = PretrainConfig().to_dict()
     for flag, key in FLAGS.items():
-        parser.add_argument("--" + flag.replace("_", "-"), dest=flag, metavar=flag.upper(), help=f"sets {key}")
+        section, field = key.split(".")
+        default = str(defaults[section][field]).replace("%", "%%")  # help strings are %-formatted
+        text = f"sets {key} (default: {default}, or what --config and --set say)"
+        if flag == "out":
+            text = "the run's folder (last.pt, encoder.safetensors, log.csv); " + text
+            add_output_argument(parser, text, aliases=("--out",), dest=flag, metavar="DIR")
+        else:
+            parser.add_argument("--" + flag.replace("_", "-"), dest=flag, metavar=flag.upper(), help=text)
     parser.add_argument("--preload", action="store_const", const="true", help="sets data.preload")
-    args = parser.parse_args(argv)
+    add_verbosity_arguments(parser)
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> PretrainConfig:
+    """The configuration that parsed arguments ask for; ValueError or OSError when it cannot be read or used."""
     overrides = dict(parse_override(text) for text in args.set)
     overrides.update({key: getattr(args, flag) for flag, key in FLAGS.items() if getattr(args, flag) is not None})
     if args.preload:
@@ -476,11 +503,16 @@ def parse_args(argv: list[str] | None) -> PretrainConfig:
     return load_config(args.config, overrides)
 
 
+def parse_args(argv: list[str] | None) -> PretrainConfig:
+    return config_from_args(build_parser().parse_args(argv))
+
+
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
     arguments = sys.argv[1:] if argv is None else argv
+    args = build_parser().parse_args(arguments)
+    configure_logging(args)
     try:
-        config = parse_args(arguments)
+        config = config_from_args(args)
     except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -40,6 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
+from arniqa_edge.cli_conventions import configure_logging
+
 from .config import PretrainConfig
 
 log = logging.getLogger(__name__)
@@ -322,32 +324,30 @@ def run(config: PretrainConfig, command: str, ship_files: bool) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    from .pretrain import parse_args as parse_training_args
+def build_parser() -> argparse.ArgumentParser:
+    """pretrain's command line (the training options, -o/--output, -q/--log-level) and --ship."""
+    from .pretrain import build_parser as build_training_parser
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    arguments = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(
-        prog="python -m training.recipe",
-        description=__doc__.split("\n\n")[0],
-        epilog=__doc__.split("\n\n", 1)[1],
-        formatter_class=argparse.RawTextHelpFormatter,
-        add_help=False,
+    parser = build_training_parser(
+        prog="python -m training.recipe", description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1]
     )
     parser.add_argument("--ship", action="store_true", help="copy the release into release.ship_dir at the end")
-    parser.add_argument("-h", "--help", action="store_true")
-    own, rest = parser.parse_known_args(arguments)
-    if own.help:
-        parser.print_help()
-        print("\nTraining options (as python -m training.pretrain):")
-        parse_training_args(["--help"])
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .pretrain import config_from_args
+
+    arguments = sys.argv[1:] if argv is None else argv
+    args = build_parser().parse_args(arguments)
+    configure_logging(args)
     try:
-        config = parse_training_args(rest)
+        config = config_from_args(args)
     except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     command = shlex.join(["python", "-m", "training.recipe", *arguments])
-    return run(config, command, own.ship)
+    return run(config, command, args.ship)
 
 
 if __name__ == "__main__":

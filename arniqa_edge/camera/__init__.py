@@ -1,4 +1,4 @@
-"""Camera QA loop: `python -m arniqa_edge.camera --source SOURCE`."""
+"""Camera QA loop: `python -m arniqa_edge.camera SOURCE`."""
 
 from .alerts import AlertConfig, AlertEvent, AlertSet, Debounced
 from .feed import LatestFrameGrabber, SequentialFeed

@@ -1,9 +1,9 @@
-"""`python -m arniqa_edge.camera --source SOURCE`: watch a camera's picture quality and raise alerts.
+"""`python -m arniqa_edge.camera SOURCE`: watch a camera's picture quality and raise alerts.
 
-Scores the newest frame at --rate per second (never a backlog), smooths the
+Scores the newest frame --fps times per second (never a backlog), smooths the
 scores, raises and clears alerts (low quality with hysteresis and minimum
-durations; frozen and blank pictures), records each event as a JSON line with a
-snapshot, and optionally POSTs it to a webhook (retried with backoff when it
+durations; frozen and blank pictures), records each event as a JSON line in
+-o/--output with a snapshot, and optionally POSTs it to a webhook (retried with backoff when it
 fails) or pipes it to a command. Prometheus metrics and /healthz are served on
 127.0.0.1:--metrics-port. A source that fails is reopened with backoff and
 jitter, forever unless --max-reconnects or --give-up-after says otherwise; a
@@ -39,7 +39,20 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .. import __version__
-from ..cli_options import add_model_arguments, add_reference_arguments, open_golden_references
+from ..cli_conventions import (
+    DeprecatedAlias,
+    HelpFormatter,
+    add_output_argument,
+    add_verbosity_arguments,
+    configure_logging,
+)
+from ..cli_options import (
+    add_batching_arguments,
+    add_model_arguments,
+    add_reference_arguments,
+    open_golden_references,
+    positive_int,
+)
 from ..errors import ArniqaEdgeError
 from ..redact import redact
 from ..scorer import Scorer
@@ -60,85 +73,159 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m arniqa_edge.camera",
         description="Watch the picture quality of a camera or stream with ARNIQA and raise alerts.",
-        epilog="Examples:\n"
-        "  python -m arniqa_edge.camera --source rtsp://cam1/stream --rate 1 --low 0.35 "
-        "--events cam1.jsonl --snapshot-dir cam1/ --webhook http://127.0.0.1:8080/alerts\n"
-        "  python -m arniqa_edge.camera --source 0 --reference-dir golden/ --reference-model "
-        "STUDENT.safetensors --reference-low 0.4",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+        "  %(prog)s rtsp://cam1/stream --fps 1 --low 0.35 -o cam1.jsonl --snapshot-dir cam1/ \\\n"
+        "      --webhook http://127.0.0.1:8080/alerts\n"
+        "  %(prog)s 0 --reference-dir golden/ --reference-model STUDENT.safetensors --reference-low 0.4\n",
+        formatter_class=HelpFormatter,
     )
-    parser.add_argument(
-        "--source", required=True, help="camera index (0), rtsp:// or http(s):// URL, video file, or GStreamer pipeline"
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "source",
+        nargs="?",
+        metavar="SOURCE",
+        # an absent SOURCE leaves the value of --source alone (both fill args.source)
+        default=argparse.SUPPRESS,
+        help="camera index (0), rtsp:// or http(s):// URL, video file, or GStreamer pipeline",
     )
-    parser.add_argument("--rate", type=float, default=2.0, help="frames scored per second (default: 2)")
+    source.add_argument(
+        "--source",
+        dest="source",
+        action=DeprecatedAlias,
+        replacement="the positional SOURCE",
+        default=None,
+        help=argparse.SUPPRESS,
+    )
+    rate = parser.add_mutually_exclusive_group()
+    rate.add_argument("--fps", type=_positive_number, default=2.0, help="frames scored per second")
+    rate.add_argument(
+        "--rate",
+        dest="fps",
+        type=_positive_number,
+        action=DeprecatedAlias,
+        replacement="--fps",
+        default=2.0,
+        help=argparse.SUPPRESS,
+    )
     parser.add_argument(
         "--max-frame-age",
-        type=float,
+        type=_positive_seconds,
         default=2.0,
-        help="skip a frame older than this many seconds when its turn comes (default: 2)",
+        metavar="SECONDS",
+        help="skip a frame older than this many seconds when its turn comes",
     )
-    parser.add_argument("--max-frames", type=int, help="stop after scoring this many frames")
-    parser.add_argument("--duration", type=float, help="stop after this many seconds")
+    parser.add_argument(
+        "--max-frames",
+        type=positive_int,
+        metavar="N",
+        help="stop after scoring this many frames (default: no limit)",
+    )
+    parser.add_argument(
+        "--duration",
+        type=_positive_seconds,
+        metavar="SECONDS",
+        help="stop after this many seconds (default: run until stopped)",
+    )
 
     alerts = parser.add_argument_group("smoothing and alerts")
-    alerts.add_argument("--smoothing", choices=("ema", "median", "none"), default="ema", help="(default: ema)")
-    alerts.add_argument("--ema-alpha", type=float, default=0.3, help="weight of the newest score (default: 0.3)")
-    alerts.add_argument("--window", type=int, default=5, help="scores in the median window (default: 5)")
+    alerts.add_argument(
+        "--smoothing",
+        choices=("ema", "median", "none"),
+        default="ema",
+        help="how the scores are smoothed before the thresholds: ema (exponential moving average, "
+        "--ema-alpha), median (of the last --window scores) or none",
+    )
+    alerts.add_argument(
+        "--ema-alpha",
+        type=_alpha,
+        default=0.3,
+        metavar="ALPHA",
+        help="weight of the newest score in the EMA, in (0, 1]",
+    )
+    alerts.add_argument("--window", type=positive_int, default=5, metavar="N", help="scores in the median window")
     alerts.add_argument(
         "--low",
-        type=float,
+        type=_score,
         default=defaults.low,
-        help="raise when the smoothed score stays below this (default: %(default)s)",
+        metavar="SCORE",
+        help="raise low_quality when the smoothed score stays below this",
     )
-    alerts.add_argument("--high", type=float, help="clear when it is back at or above this (default: low + 0.05)")
+    alerts.add_argument(
+        "--high",
+        type=_score,
+        metavar="SCORE",
+        help="clear it when the smoothed score is back at or above this (default: low + 0.05)",
+    )
     alerts.add_argument(
         "--raise-after",
-        type=float,
+        type=_seconds,
         default=defaults.raise_after,
-        help="seconds below --low before raising (default: %(default)s)",
+        metavar="SECONDS",
+        help="seconds below --low before raising",
     )
     alerts.add_argument(
         "--clear-after",
-        type=float,
+        type=_seconds,
         default=defaults.clear_after,
-        help="seconds at or above --high before clearing (default: %(default)s)",
+        metavar="SECONDS",
+        help="seconds at or above --high before clearing",
     )
     alerts.add_argument(
         "--frozen-after",
-        type=float,
+        type=_seconds,
         default=defaults.frozen_after,
-        help="seconds of an unchanging picture before a frozen alert; 0 = off (default: %(default)s)",
+        metavar="SECONDS",
+        help="seconds of an unchanging picture before a frozen alert; 0 = off",
     )
     alerts.add_argument(
         "--blank-after",
-        type=float,
+        type=_seconds,
         default=defaults.blank_after,
-        help="seconds of a uniform picture before a blank alert; 0 = off (default: %(default)s)",
+        metavar="SECONDS",
+        help="seconds of a uniform picture before a blank alert; 0 = off",
     )
     alerts.add_argument(
         "--reference-low",
-        type=float,
+        type=_score,
+        metavar="SCORE",
         help="raise low_reference_quality when the smoothed score against --reference-dir stays "
         "below this (default: no such alert; the score still goes to the metrics and events)",
     )
     alerts.add_argument(
         "--reference-high",
-        type=float,
+        type=_score,
+        metavar="SCORE",
         help="clear it when that score is back at or above this (default: reference-low + 0.05)",
     )
 
     events = parser.add_argument_group("events")
-    events.add_argument(
-        "--events",
+    add_output_argument(
+        events,
+        "append the events here as JSON lines",
+        aliases=("--events",),
+        dest="events",
         type=Path,
         default=Path("arniqa-camera-events.jsonl"),
-        help="append events here as JSON lines (default: %(default)s)",
+        metavar="FILE",
     )
-    events.add_argument("--snapshot-dir", type=Path, help="save the frame that raised each alert here (JPEG)")
-    events.add_argument("--webhook", metavar="URL", help="POST each event as JSON to this URL")
-    events.add_argument("--on-event", metavar="COMMAND", help="run this command per event, the event JSON on stdin")
     events.add_argument(
-        "--notify-timeout", type=float, default=5.0, help="seconds a webhook or command may take (default: 5)"
+        "--snapshot-dir",
+        type=Path,
+        metavar="DIR",
+        help="save the frame that raised each alert here, as JPEG (default: no snapshots)",
+    )
+    events.add_argument("--webhook", metavar="URL", help="POST each event as JSON to this URL (default: none)")
+    events.add_argument(
+        "--on-event",
+        metavar="COMMAND",
+        help="run this command per event, the event JSON on stdin (default: none)",
+    )
+    events.add_argument(
+        "--notify-timeout",
+        type=_positive_seconds,
+        default=5.0,
+        metavar="SECONDS",
+        help="seconds a webhook or command may take",
     )
     events.add_argument(
         "--webhook-retries",
@@ -150,11 +237,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     service = parser.add_argument_group("metrics and reconnects")
-    service.add_argument("--metrics-host", default="127.0.0.1", help="(default: 127.0.0.1, this machine only)")
+    service.add_argument(
+        "--metrics-host",
+        default="127.0.0.1",
+        metavar="HOST",
+        help="address the metrics endpoint listens on (default: 127.0.0.1, this machine only)",
+    )
     service.add_argument(
         "--metrics-port",
-        type=int,
+        type=_port,
         default=DEFAULT_PORT,
+        metavar="PORT",
         help="0 picks a free port (default: %(default)s: not in Prometheus's list of exporters' "
         "default ports, whose 9100-9999 range is full, so it collides with no known "
         "exporter)",
@@ -162,13 +255,20 @@ def build_parser() -> argparse.ArgumentParser:
     service.add_argument("--no-metrics", dest="metrics", action="store_false", help="no metrics endpoint")
     service.add_argument(
         "--reconnect-delay",
-        type=float,
+        type=_positive_seconds,
         default=0.5,
+        metavar="SECONDS",
         help="first delay before reopening a failed source; doubles up to "
         "--reconnect-max-delay, each delay shortened by a random 0-50%% so that many "
-        "cameras do not reconnect in lockstep (default: 0.5)",
+        "cameras do not reconnect in lockstep",
     )
-    service.add_argument("--reconnect-max-delay", type=float, default=30.0, help="(default: 30)")
+    service.add_argument(
+        "--reconnect-max-delay",
+        type=_positive_seconds,
+        default=30.0,
+        metavar="SECONDS",
+        help="longest delay between two attempts to reopen the source",
+    )
     service.add_argument(
         "--max-reconnects",
         type=_count,
@@ -200,19 +300,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     model = parser.add_argument_group("model")
     add_model_arguments(model, protocol=False)
+    add_batching_arguments(model)
     add_reference_arguments(parser.add_argument_group("against golden frames of this camera (CVRKD)"))
 
-    parser.add_argument("-v", "--verbose", action="store_true", help="log reconnects, each event and a summary")
+    add_verbosity_arguments(parser, default="warning")
+    # -v: the former way to log reconnects, each event and a summary (= --log-level info)
+    parser.add_argument("-v", "--verbose", dest="log_level", action="store_const", const="info", help=argparse.SUPPRESS)
     parser.add_argument("--version", action="version", version=f"arniqa-edge {__version__}")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.source is None:
+        parser.error(
+            "a SOURCE to watch is required: a camera index (0), an rtsp:// or http(s):// URL, a video file "
+            "or a GStreamer pipeline"
+        )
+    configure_logging(args, fmt="%(asctime)s %(levelname)s %(name)s: %(message)s")
     stop = threading.Event()
     resources = []
     try:
@@ -274,6 +380,8 @@ def _build(args, stop: threading.Event, resources: list) -> QaLoop:
         backend=args.backend,
         device=args.device,
         batch_size=1,
+        max_batch_pixels=args.max_batch_pixels,
+        memory_budget=args.memory_budget,
     )
     metrics = None
     if args.metrics:
@@ -317,7 +425,7 @@ def _build(args, stop: threading.Event, resources: list) -> QaLoop:
         smoother,
         alerts,
         on_event=on_event,
-        rate_hz=args.rate,
+        rate_hz=args.fps,
         max_frames=args.max_frames,
         duration=args.duration,
         max_frame_age=args.max_frame_age,
@@ -364,21 +472,44 @@ def _close(resources: list) -> None:
             log.error("while closing %s: %s", type(resource).__name__, exc)
 
 
-def _seconds(text: str) -> float:
-    """A finite number of seconds >= 0."""
+def _finite(text: str, accept, condition: str, what: str = "a number") -> float:
+    """`text` as a finite float that `accept`s, else an argparse error (exit status 2) saying `condition`."""
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+        raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
+    if not (math.isfinite(value) and accept(value)):
+        raise argparse.ArgumentTypeError(f"must be a finite number {condition}, got {text}")
     return value
 
 
+def _seconds(text: str) -> float:
+    """A finite number of seconds >= 0."""
+    return _finite(text, lambda value: value >= 0, ">= 0", "a number of seconds")
+
+
 def _positive_seconds(text: str) -> float:
-    value = _seconds(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("must be > 0")
+    """A finite number of seconds > 0."""
+    return _finite(text, lambda value: value > 0, "> 0", "a number of seconds")
+
+
+def _positive_number(text: str) -> float:
+    return _finite(text, lambda value: value > 0, "> 0")
+
+
+def _score(text: str) -> float:
+    return _finite(text, lambda value: 0 <= value <= 1, "in 0..1 (scores are)")
+
+
+def _alpha(text: str) -> float:
+    return _finite(text, lambda value: 0 < value <= 1, "in (0, 1]")
+
+
+def _port(text: str) -> int:
+    """A TCP port, 0-65535 (0: a free one)."""
+    value = _count(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number in 0..65535, got {value}")
     return value
 
 

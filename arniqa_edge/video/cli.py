@@ -2,7 +2,7 @@
 
 Writes `<name>.scores.csv` (frameNum, timestamp, arniqa, arniqa_raw, error) and
 a VMAF-style `<name>.scores.json` (the same names per frame; pooled metrics,
-worst segments) next to a video file or in --out-dir; optionally an annotated
+worst segments) next to a video file or in -o/--output DIR; optionally an annotated
 video, a PNG plot and a self-contained HTML report (plot, summary, thumbnails of
 the worst frames) to mail on. Frames are timed by the container's timestamps
 when it has them (variable frame rates, streams).
@@ -45,7 +45,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .. import __version__
-from ..cli_options import add_model_arguments, add_reference_arguments, open_golden_references, positive_int
+from ..cli_conventions import HelpFormatter, add_output_argument, add_verbosity_arguments, configure_logging
+from ..cli_options import (
+    add_batching_arguments,
+    add_model_arguments,
+    add_reference_arguments,
+    open_golden_references,
+    positive_int,
+)
 from ..cvrkd.golden import GoldenReferences
 from ..errors import ArniqaEdgeError
 from ..redact import redact
@@ -69,29 +76,38 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m arniqa_edge.video",
         description="Score the quality of every frame (or every Nth) of a video with ARNIQA: "
         "per-frame CSV and JSON, a pooled summary, the worst segments.",
-        epilog="Examples:\n"
-        "  python -m arniqa_edge.video clip.mp4 --report --annotate\n"
-        "  python -m arniqa_edge.video rtsp://camera/stream --fps 2 --max-frames 600 --out-dir qa/\n"
-        "  python -m arniqa_edge.video clip.mp4 --reference-dir golden/ --reference-model STUDENT.safetensors\n"
-        "  python -m arniqa_edge.video --demo --weights ENC.safetensors --regressor REG.safetensors",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+        "  %(prog)s clip.mp4 --report --annotate\n"
+        "  %(prog)s rtsp://camera/stream --fps 2 --max-frames 600 -o qa/\n"
+        "  %(prog)s clip.mp4 --reference-dir golden/ --reference-model STUDENT.safetensors\n"
+        "  %(prog)s --demo --weights ENC.safetensors --regressor REG.safetensors\n",
+        formatter_class=HelpFormatter,
     )
     parser.add_argument(
-        "source", nargs="?", help="video file, rtsp:// or http(s):// URL, camera index (0) or GStreamer pipeline"
+        "source",
+        nargs="?",
+        metavar="SOURCE",
+        help="video file, rtsp:// or http(s):// URL, camera index (0) or GStreamer pipeline",
     )
     parser.add_argument(
         "--demo",
         action="store_true",
         help="make a sample video (a pan over a photo with a blurred and a noisy stretch) "
-        "in --out-dir (default: arniqa_demo/) and score it with every output on; the plot "
+        "in -o/--output (default: arniqa_demo/) and score it with every output on; the plot "
         "and the report mark the stretches degraded on purpose",
     )
 
     sampling = parser.add_argument_group("which frames")
     choice = sampling.add_mutually_exclusive_group()
-    choice.add_argument("--stride", type=positive_int, default=1, help="score every Nth frame (default: 1)")
-    choice.add_argument("--fps", type=_positive_float, help="score this many frames per second of video")
-    sampling.add_argument("--max-frames", type=positive_int, help="stop after scoring this many frames")
+    choice.add_argument("--stride", type=positive_int, default=1, metavar="N", help="score every Nth frame")
+    choice.add_argument(
+        "--fps",
+        type=_positive_float,
+        help="score this many frames per second of video (default: every --stride-th frame)",
+    )
+    sampling.add_argument(
+        "--max-frames", type=positive_int, metavar="N", help="stop after scoring this many frames (default: no limit)"
+    )
     sampling.add_argument(
         "--max-consecutive-failures",
         type=positive_int,
@@ -102,8 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     outputs = parser.add_argument_group("outputs")
-    outputs.add_argument(
-        "--out-dir", type=Path, help="directory of the outputs (default: beside a video file, else the current one)"
+    add_output_argument(
+        outputs,
+        "directory of the outputs (default: beside a video file, else the current one; arniqa_demo/ with --demo)",
+        aliases=("--out-dir",),
+        type=Path,
+        metavar="DIR",
     )
     outputs.add_argument("--name", help="stem of the output names (default: the video's; e.g. NAME.scores.csv)")
     outputs.add_argument("--no-csv", dest="csv", action="store_false", help="do not write NAME.scores.csv")
@@ -122,7 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="write NAME.report.html: plot, summary and thumbnails of the worst frames in one "
         "self-contained page, to read anywhere or mail on",
     )
-    outputs.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    outputs.add_argument(
+        "--no-progress",
+        dest="progress",
+        action="store_false",
+        help="no progress bar (by default there is one on stderr when it is a terminal; none with -q)",
+    )
 
     segments = parser.add_argument_group("worst segments")
     segments.add_argument(
@@ -154,12 +179,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch-size",
         type=positive_int,
         default=None,
+        metavar="N",
         help="frames per backend call (default: 8 on a GPU; on a CPU as many as make ~1 MP, so one frame from 720p up)",
     )
+    add_batching_arguments(model)
 
     add_reference_arguments(parser.add_argument_group("against golden references (CVRKD)"))
 
-    parser.add_argument("-v", "--verbose", action="store_true", help="log the backend, the source and each output")
+    add_verbosity_arguments(parser, default="warning")
+    # -v: the former way to see the backend, the source and each output (= --log-level info)
+    parser.add_argument("-v", "--verbose", dest="log_level", action="store_const", const="info", help=argparse.SUPPRESS)
     parser.add_argument("--version", action="version", version=f"arniqa-edge {__version__}")
     return parser
 
@@ -169,9 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.demo == bool(args.source):
         parser.error("give a SOURCE to score, or --demo")
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(args, fmt="%(levelname)s %(name)s: %(message)s")
     with interrupt_guard() as guard:
         try:
             started = _start(args)
@@ -197,7 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             reader,
             report,
             sinks,
-            progress=args.progress,
+            progress=args.progress and not args.quiet,
             keep_images=args.annotate or args.report,
             batch_size=args.batch_size,
             reference=golden.predict if golden else None,
@@ -217,6 +244,8 @@ def _start(args):
         device=args.device,
         protocol=args.protocol,
         batch_size=args.batch_size or 8,
+        max_batch_pixels=args.max_batch_pixels,
+        memory_budget=args.memory_budget,
     )
     if args.demo:
         _make_demo(args)
@@ -241,9 +270,9 @@ def _start(args):
 
 
 def _make_demo(args) -> None:
-    args.out_dir = args.out_dir or Path("arniqa_demo")
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    args.source = str(make_demo_video(args.out_dir / "demo.avi"))
+    args.output = args.output or Path("arniqa_demo")
+    args.output.mkdir(parents=True, exist_ok=True)
+    args.source = str(make_demo_video(args.output / "demo.avi"))
     args.annotate = args.plot = args.report = True
     print(
         f"made {args.source}: "
@@ -257,7 +286,7 @@ def _output_stem(args) -> Path:
     else:  # a URL, a camera or a pipeline: a file-name-safe version of it (no password), in the current directory
         default_dir = Path.cwd()
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", redact(args.source)).strip("_.")[:80] or "stream"
-    out_dir = args.out_dir or default_dir
+    out_dir = args.output or default_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     return out_dir / (args.name or name)
 

@@ -44,7 +44,8 @@ def run_video(
     "failed" on an error in the middle of the stream, or when a sink cannot
     write: then the other sinks get every frame up to that one and are finished,
     and the JSON (close it last: put it last in `sinks`) says what failed.
-    Every frame scored before the end is in the outputs. batch_size: frames per
+    Every frame scored before the end is in the outputs. progress: a progress bar on
+    stderr when stderr is a terminal (False: never). batch_size: frames per
     backend call (default: `pipeline.auto_batch_size`). reference: also score
     each frame against golden references (`GoldenReferences.predict`), in the
     pipeline's inference stage.
@@ -145,7 +146,7 @@ def _progress_bar(reader: VideoReader, enabled: bool):
         total=reader.expected_scored(),
         unit="frame",
         desc="scoring",
-        disable=not enabled,
+        disable=None if enabled else True,  # None: shown only when stderr is a terminal
         dynamic_ncols=True,
         smoothing=0.1,
     )
