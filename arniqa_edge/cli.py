@@ -153,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--reference",
         nargs="+",
         metavar="REF",
-        help="the reference images (put the option after the images); needs --reference-model",
+        help="the reference images (put the option after the images); scored with --reference-model (default: the shipped CVRKD student)",
     )
     reference.add_argument("--reference-model", metavar="PATH", help=REFERENCE_MODEL_HELP)
     add_verbosity_arguments(parser, default="warning")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .backends import BACKEND_NAMES
 from .cvrkd.golden import GoldenReferences
-from .errors import ArniqaEdgeError, WeightsError
+from .errors import ArniqaEdgeError
 from .features import PROTOCOLS
 from .memory import DEFAULT_MEMORY_BUDGET, GIB, parse_bytes
 from .models import list_models
@@ -104,7 +104,7 @@ REFERENCE_MODEL_HELP = (
     "python -m export.cvrkd (onnxruntime, no torch): <stem>.maps.onnx with <stem>.score.onnx "
     "beside it, or their engines from python -m export.trt (tensorrt, no torch): "
     "<stem>.maps.engine with <stem>.score.engine; or their folder. Runs on --backend (auto: the "
-    "fastest form here, as for --weights) and --device. No reference model ships yet"
+    "fastest form here, as for --weights) and --device (default: the student shipped with arniqa-edge)"
 )
 
 
@@ -115,7 +115,7 @@ def add_reference_arguments(parser) -> None:
         type=Path,
         metavar="DIR",
         help="also score every frame against the known-good images in DIR (every image file in "
-        "it, sorted), e.g. golden frames of the same camera; needs --reference-model",
+        "it, sorted), e.g. golden frames of the same camera",
     )
     parser.add_argument("--reference-model", type=Path, metavar="PATH", help=REFERENCE_MODEL_HELP)
 
@@ -129,10 +129,4 @@ def open_golden_references(args: argparse.Namespace):
                 "against); give both or neither"
             )
         return None
-    if args.reference_model is None:
-        raise WeightsError(
-            "--reference-dir needs --reference-model PATH: no reference model ships with "
-            "arniqa-edge yet; train a CVRKD student with python -m training.cvrkd.train and pass "
-            "its .safetensors (or its graphs from python -m export.cvrkd)"
-        )
     return GoldenReferences.open(args.reference_model, args.reference_dir, backend=args.backend, device=args.device)

@@ -90,3 +90,13 @@ def blur_regressor(lite0_imagenet_weights, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("weights") / "lite0-blur.regressor.safetensors"
     LinearRegressor(fit.weight, fit.bias, ScoreScale(1, 5), {"model": "arniqa-lite0"}).save(path)
     return path
+
+
+@pytest.fixture
+def without_shipped_weights(monkeypatch, tmp_path_factory) -> Path:
+    """The package as if nothing shipped in arniqa_edge/weights/ (an empty folder in its place)."""
+    import arniqa_edge.models.shipped as shipped
+
+    empty = tmp_path_factory.mktemp("no-weights")
+    monkeypatch.setattr(shipped, "WEIGHTS_DIR", empty)
+    return empty

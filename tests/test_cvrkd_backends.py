@@ -226,7 +226,7 @@ def test_cli_options(student, images, capsys):
     assert main([image, "--reference", *references, *model, "--backend", "tensorrt"]) == 2
     assert "backend 'tensorrt' reads engines" in capsys.readouterr().err
     assert main([image, "--reference", *references, "--weights", str(student["weights"])]) == 2
-    assert "--reference needs --reference-model" in capsys.readouterr().err
+    assert "--weights apply to no-reference scoring" in capsys.readouterr().err
     assert main([image, "--reference", *references, *model, "--weights", str(student["weights"])]) == 2
     assert "the CVRKD model goes to --reference-model" in capsys.readouterr().err
     assert main([image, *model]) == 2

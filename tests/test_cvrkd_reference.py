@@ -120,8 +120,6 @@ def test_cli_reports_unreadable_images_and_references(student, images, tmp_path,
     assert "missing.jpg: no such file" in captured.err and captured.out.count("\n") == 3
     assert main([image, "--reference", missing, "--reference-model", str(student)]) == 2
     assert "reference" in capsys.readouterr().err
-    assert main([image, "--reference", *references]) == 2
-    assert "--reference needs --reference-model" in capsys.readouterr().err
     assert main([image, "--reference", *references, "--reference-model", str(student), "--protocol", "five_crop"]) == 2
     assert "--protocol apply to no-reference scoring" in capsys.readouterr().err
 
@@ -152,3 +150,16 @@ def test_float16_weights_load_and_score_like_float32(scorer, images, tmp_path):
     assert ReferenceScorer(half, device="cpu").predict(image, references).raw_score == pytest.approx(
         scorer.predict(image, references).raw_score, abs=1e-2
     )
+
+
+def test_cli_without_reference_model_needs_a_shipped_one(images, without_shipped_weights, capsys):
+    from arniqa_edge.cli import main
+
+    image, *references = images
+    assert main([image, "--reference", *references]) == 2
+    assert "no reference model ships in this installation" in capsys.readouterr().err
+    from arniqa_edge.cvrkd import ReferenceScorer
+    from arniqa_edge.errors import WeightsError
+
+    with pytest.raises(WeightsError, match="no reference model ships"):
+        ReferenceScorer()

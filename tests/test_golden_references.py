@@ -183,7 +183,7 @@ def test_video_reference_setup_errors(clip, tmp_path, capsys):
     )
     assert "no image files" in capsys.readouterr().err
     assert video_cli.main([str(clip), "--reference-dir", str(empty)]) == 2
-    assert "--reference-dir needs --reference-model PATH: no reference model ships" in capsys.readouterr().err
+    assert "no image files" in capsys.readouterr().err
     assert video_cli.main([str(clip), "--reference-model", "student.safetensors"]) == 2
     err = capsys.readouterr().err
     assert "--reference-model is used with --reference-dir" in err and "Traceback" not in err
@@ -312,7 +312,9 @@ def test_camera_cli_alerts_on_the_reference_score(student, golden_dir, nr_args, 
             "--high",
             "0",
             "--reference-low",
-            "1.01",
+            "1",  # every score is below it: the alert must be raised
+            "--reference-high",
+            "1",
             "--events",
             str(events),
             *reference_args(student, golden_dir),
@@ -325,9 +327,19 @@ def test_camera_cli_alerts_on_the_reference_score(student, golden_dir, nr_args, 
     assert 0 <= records[0]["reference_score"] <= 1
 
 
+def test_reference_model_defaults_to_the_shipped_one_and_says_when_none_ships(
+    clip, golden_dir, without_shipped_weights, capsys
+):
+    assert video_cli.main([str(clip), "--reference-dir", str(golden_dir)]) == 2
+    assert "no reference model ships in this installation" in capsys.readouterr().err
+    assert camera_cli.main(["0", "--reference-dir", str(golden_dir)]) == 2
+    assert "no reference model ships in this installation" in capsys.readouterr().err
+    assert not (clip.parent / "clip.scores.csv").exists()
+
+
 def test_camera_reference_setup_errors(tmp_path, capsys):
     assert camera_cli.main(["--source", "0", "--reference-dir", str(tmp_path)]) == 2
-    assert "no reference model ships" in capsys.readouterr().err
+    assert "no image files" in capsys.readouterr().err
     assert camera_cli.main(["--source", "0", "--reference-low", "0.4"]) == 2
     assert "--reference-low needs --reference-dir" in capsys.readouterr().err
     assert (

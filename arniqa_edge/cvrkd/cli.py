@@ -4,7 +4,7 @@ Scores every image against the references with a `ReferenceScorer`; the inputs
 (folders, patterns, lists), output rows, --sort, summary, --threshold and exit
 statuses are those of the no-reference CLI (`arniqa_edge.cli`).
 MODEL is the CVRKD student's .safetensors (torch) or its exported graphs
-(onnxruntime); --backend and --device choose where it runs. The references are
+(onnxruntime), by default the student shipped with the package; --backend and --device choose where it runs. The references are
 read first: one that cannot be read stops the run (status 2), since every score
 depends on all of them.
 """
@@ -16,7 +16,7 @@ import logging
 import sys
 from collections.abc import Iterator, Sequence
 
-from ..errors import ArniqaEdgeError, WeightsError
+from ..errors import ArniqaEdgeError
 
 log = logging.getLogger("arniqa_edge")
 
@@ -61,12 +61,6 @@ def _check_options(args: argparse.Namespace) -> None:
     if not args.reference:
         raise ArniqaEdgeError(
             "--reference-model is used with --reference REF ... (the high-quality images to score against)"
-        )
-    if args.reference_model is None:
-        raise WeightsError(
-            "--reference needs --reference-model PATH: a CVRKD student trained with python -m "
-            "training.cvrkd.train (or its graphs from python -m export.cvrkd); no reference "
-            "model ships with arniqa-edge"
         )
     from ..cli import build_parser
 

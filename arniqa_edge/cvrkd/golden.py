@@ -70,16 +70,17 @@ class GoldenReferences:
 
     @classmethod
     def open(
-        cls, model: str | Path, directory: str | Path, backend: str = "auto", device: str = "auto"
+        cls, model: str | Path | None, directory: str | Path, backend: str = "auto", device: str = "auto"
     ) -> GoldenReferences:
-        """Check the directory's images, load the CVRKD student (.safetensors or .maps.onnx), encode them."""
+        """Check the directory's images, load the CVRKD student (.safetensors or .maps.onnx; None:
+        the shipped one), encode them."""
         paths = reference_images(directory)  # before loading the model: a wrong directory fails fast
         from .scorer import ReferenceScorer
 
         scorer = ReferenceScorer(model, backend=backend, device=device)
         references = scorer.prepare_references([str(p) for p in paths])
         log.info("scoring against %d references in %s with %r", len(paths), directory, scorer)
-        return cls(scorer, references, Path(model), paths)
+        return cls(scorer, references, scorer.weights_path, paths)
 
     def predict(self, image: np.ndarray):
         """ReferencePrediction of one uint8 BGR frame against the golden set."""

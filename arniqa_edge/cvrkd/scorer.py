@@ -26,6 +26,7 @@ import numpy as np
 
 from ..errors import InputImageError
 from ..imageio import MAX_PIXELS, ImageLike, describe, load_image
+from ..models.shipped import reference_model_or_shipped
 from .crops import grid_crops
 from .engine import open_engine
 
@@ -54,6 +55,7 @@ class ReferenceScorer:
             (torch), or the graphs of `python -m export.cvrkd` (onnxruntime): `<stem>.maps.onnx`
             (with `<stem>.score.onnx` beside it), or their engines from `python -m export.trt`
             (TensorRT): `<stem>.maps.engine` and `<stem>.score.engine`; or their folder or common stem.
+            Default: the student shipped with the package (arniqa_edge/weights/cvrkd-student.*).
         backend: "auto" (the fastest form that runs here, among those named or lying beside; logged),
             "tensorrt", "onnxruntime" or "torch".
         device: "auto", "cpu", "cuda" or "cuda:N".
@@ -61,8 +63,13 @@ class ReferenceScorer:
     """
 
     def __init__(
-        self, weights: str | os.PathLike, backend: str = "auto", device: str = "auto", max_pixels: int = MAX_PIXELS
+        self,
+        weights: str | os.PathLike | None = None,
+        backend: str = "auto",
+        device: str = "auto",
+        max_pixels: int = MAX_PIXELS,
     ):
+        weights = reference_model_or_shipped(weights)
         self.engine = open_engine(weights, backend, device)
         self.config = self.engine.config
         self.weights_path = Path(weights)

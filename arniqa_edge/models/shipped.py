@@ -33,6 +33,33 @@ def shipped_weights(config: ModelConfig) -> tuple[Path, Path] | None:
     return encoder, regressor
 
 
+#: Stem of the CVRKD student that ships as the default golden-frame (non-aligned reference) model.
+SHIPPED_REFERENCE_STEM = "cvrkd-student"
+#: Its forms in order of preference: the exported graphs need no torch; the backend selection
+#: still finds the .safetensors beside them (arniqa_edge.cvrkd.engine).
+SHIPPED_REFERENCE_SUFFIXES = (".maps.onnx", ".safetensors")
+
+
+def shipped_reference_model() -> Path | None:
+    """The CVRKD student shipped with the package, or None when none ships."""
+    candidates = (WEIGHTS_DIR / f"{SHIPPED_REFERENCE_STEM}{suffix}" for suffix in SHIPPED_REFERENCE_SUFFIXES)
+    return next((path for path in candidates if path.is_file()), None)
+
+
+def reference_model_or_shipped(path) -> Path:
+    """`path` when given, else the shipped CVRKD student; WeightsError when neither exists."""
+    if path is not None:
+        return Path(path)
+    shipped = shipped_reference_model()
+    if shipped is None:
+        raise WeightsError(
+            "no reference model ships in this installation and none was given: pass --reference-model "
+            "PATH, a CVRKD student trained with python -m training.cvrkd.train (or its graphs from "
+            "python -m export.cvrkd)"
+        )
+    return shipped
+
+
 def missing_weights_message(config: ModelConfig) -> str:
     return (
         f"no trained weights ship for model {config.name!r} in this version of arniqa-edge, and none were given.\n"
