@@ -271,7 +271,8 @@ def ship(release: Release, with_int8: bool) -> list[Path]:
     target.mkdir(parents=True, exist_ok=True)
     copied = []
     for path in (release.weights, release.onnx, release.regressor, *([release.int8] if with_int8 else [])):
-        shutil.copy2(path, target / path.name)
+        shutil.copyfile(path, target / path.name)
+        (target / path.name).chmod(0o644)  # safetensors writes 0600; installed files are read by every user
         copied.append(target / path.name)
     stale = target / release.int8.name
     if not with_int8 and stale.exists():

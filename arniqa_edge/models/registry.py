@@ -78,7 +78,10 @@ register_model(
         feature_dim=1280,
         projector_hidden_dim=1280,
         embedding_dim=128,
-        description="Edge default: EfficientNet-Lite0 encoder (4.7M params, ReLU6, no squeeze-excite).",
+        description="Edge default: EfficientNet-Lite0 encoder (4.7M params, ReLU6, no squeeze-excite), "
+        "trained by configs/lite0_cpu.yaml (docs/model_card_lite0.md).",
+        #: arniqa_edge/weights/arniqa-lite0.{safetensors,onnx,int8.onnx,regressor.safetensors}
+        shipped_weights="arniqa-lite0",
         tags=("edge", "default"),
     )
 )
