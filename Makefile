@@ -4,7 +4,6 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-SHARED_DATA ?= ../shared/data
 DEMO := demo_out
 # Compile the CUDA kernels whenever nvcc exists, so a CUDA compile error fails the build
 # even on machines without a GPU.
@@ -34,9 +33,9 @@ test: install
 demo: install
 	$(PY) -m arniqa_edge.video --demo -o $(DEMO)/video --no-progress
 
-# what a GPU training run carries to the device machine (< 64 MiB)
+# what a GPU training run carries to the device machine (< 64 MiB), from $ARNIQA_SHARED_DATA (default ../shared/data)
 carry: install
-	$(PY) -m training.carry --data $(SHARED_DATA) --out .carry
+	$(PY) -m training.pretraining.carry -o .carry
 
 bench: install
 	$(PY) -m benchmarks preprocess

@@ -103,22 +103,28 @@ COMMANDS = Group(
                 **_checkout_tools(
                     TRAIN_NEEDS,
                     {
-                        "pretrain": ("training.pretrain", "ARNIQA pretraining of an encoder (resumable)"),
+                        "pretrain": ("training.pretraining.pretrain", "ARNIQA pretraining of an encoder (resumable)"),
                         "recipe": ("training.recipe", "the whole CPU recipe: ImageNet init to the shipped files"),
                         "evaluate": (
-                            "training.evaluate",
+                            "training.evaluation.evaluate",
                             "frozen encoders + ridge regressors on the KADID proxy or a labelled dataset",
                         ),
                         "fit-regressor": (
-                            "training.fit_regressor",
+                            "training.evaluation.fit_regressor",
                             "fit a quality regressor on your own labelled images",
                         ),
                         "kadid-proxy": (
-                            "training.kadid_proxy",
+                            "training.evaluation.kadid_proxy",
                             "build a KADID proxy: distorted images labelled with KADID's mean opinion scores",
                         ),
-                        "init-weights": ("training.init_weights", "write a model's initial (ImageNet) encoder weights"),
-                        "carry": ("training.carry", "pack the training photos small enough to carry to a GPU machine"),
+                        "init-weights": (
+                            "training.pretraining.init_weights",
+                            "write a model's initial (ImageNet) encoder weights",
+                        ),
+                        "carry": (
+                            "training.pretraining.carry",
+                            "pack the training photos small enough to carry to a GPU machine",
+                        ),
                         "degradation": (
                             "training.degradation.__main__",
                             "draw the degradation model's distortions on an image",
@@ -235,7 +241,7 @@ def format_group_help(group: Group, words: list[str]) -> str:
         lines += [
             "Each command also runs as `python -m <module>`: python -m arniqa_edge (score), "
             "python -m arniqa_edge.video,",
-            "python -m export.onnx, python -m training.evaluate, python -m benchmarks, ...",
+            "python -m export.onnx, python -m training.evaluation.evaluate, python -m benchmarks, ...",
             "",
             "options:",
             "  -h, --help  show this help and exit",

@@ -3,7 +3,7 @@
 Per dataset: its label file (those of the project's shared data, from
 icbcbicc/IQA-Dataset: CSV with columns dis_img_path, dis_type, [ref_img_path,]
 score, every path starting with the dataset's folder), the range and direction
-of those labels (`scale`, what `training.fit_regressor --dataset` and the
+of those labels (`scale`, what `training.evaluation.fit_regressor --dataset` and the
 evaluation use), and the range that ARNIQA's released `regressor_<name>.pth`
 files are mapped with (`released_scale`, the paper's hubconf table).
 

@@ -25,7 +25,7 @@ FORMAT = "arniqa_edge.regressor.v1"
 
 
 #: Label ranges and directions by dataset name: those of the label files (`arniqa_edge.datasets`),
-#: which regressors fitted with `training.fit_regressor --dataset NAME` are mapped with.
+#: which regressors fitted with `training.evaluation.fit_regressor --dataset NAME` are mapped with.
 DATASET_SCALES: dict[str, ScoreScale] = {name: spec.scale for name, spec in DATASETS.items()}
 
 
@@ -95,7 +95,7 @@ def _read_scale(text: str | None, path: Path) -> ScoreScale:
     if text is None:
         raise WeightsError(
             f"{path}: damaged regressor: no 'scale' metadata (the label range that maps its "
-            "output to [0, 1]); refit it with python -m training.fit_regressor"
+            "output to [0, 1]); refit it with python -m training.evaluation.fit_regressor"
         )
     try:
         low, high, higher = json.loads(text)

@@ -7,8 +7,10 @@
 
 #include "ops/cpu/parallel.h"
 #include "ops/preprocess.h"
-#include "distort_py.h"
 #include "preprocess_py.h"
+#if defined(ARNIQA_EDGE_WITH_DISTORTIONS)
+#include "distort_py.h"
+#endif
 
 namespace py = pybind11;
 using namespace pybind11::literals;
@@ -22,6 +24,14 @@ namespace {
 
 bool cuda_compiled() {
 #if defined(ARNIQA_EDGE_WITH_CUDA)
+  return true;
+#else
+  return false;
+#endif
+}
+
+bool distortions_compiled() {
+#if defined(ARNIQA_EDGE_WITH_DISTORTIONS)
   return true;
 #else
   return false;
@@ -42,6 +52,7 @@ py::dict build_info() {
   info["cxx_compiler"] = __VERSION__;
   info["cpu_cores"] = cpu::available_cores();
   info["cuda"] = cuda_compiled();
+  info["distortions"] = distortions_compiled();
 #if defined(ARNIQA_EDGE_WITH_CUDA)
   const int runtime = cuda_runtime_version();
   info["cuda_runtime"] = std::to_string(runtime / 1000) + "." + std::to_string(runtime % 1000 / 10);
@@ -84,7 +95,9 @@ PYBIND11_MODULE(_C, m) {
       "channels"_a, "dtype"_a, "stream"_a = 0,
       "Enqueue the op on a CUDA stream: device (or host) frame in, CUDA out_full and out_half written.");
 
-  register_distortion_ops(m);  // the submodule _C.distort
+#if defined(ARNIQA_EDGE_WITH_DISTORTIONS)
+  register_distortion_ops(m);  // the submodule _C.distort (CMake option ARNIQA_EDGE_DISTORTIONS)
+#endif
 
   m.def("cuda_compiled", &cuda_compiled, "Whether the CUDA kernels were compiled in.");
   m.def("cuda_device_count", &device_count, "Visible CUDA devices; 0 without a GPU or driver.");

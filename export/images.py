@@ -10,23 +10,21 @@ import numpy as np
 
 from arniqa_edge.models.registry import ModelConfig
 from arniqa_edge.preprocess import PreprocessSpec, preprocess
-
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+from training import data_root
 
 
 def list_images(source: str | Path, count: int | None = None) -> list[Path]:
     """Image files in a folder (sorted), or the one file given; the first `count` of them."""
     source = Path(source)
-    files = [source] if source.is_file() else sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    files = [source] if source.is_file() else data_root.list_images(source)
     if not files:
         raise FileNotFoundError(f"no images in {source}")
     return files[:count]
 
 
 def default_images(split: str = "val", count: int = 2) -> list[Path]:
-    """Pristine photos of the project's shared data (beside the checkout)."""
-    return list_images(SHARED_DATA / "pristine" / split, count)
+    """Pristine photos of the project's shared data (training.data_root: beside the checkout)."""
+    return list_images(data_root.pristine_dir(split), count)
 
 
 def read_frame(path: Path, width: int, height: int) -> np.ndarray:

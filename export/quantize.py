@@ -51,9 +51,10 @@ from arniqa_edge.cli_conventions import (
 )
 from arniqa_edge.errors import ArniqaEdgeError
 from arniqa_edge.models import get_model_config
+from training.data_root import pristine_dir
 
 from .calibration import CalibrationReader, degraded_frames
-from .images import SHARED_DATA, list_images
+from .images import list_images
 from .metadata import read_info, stamp
 
 log = logging.getLogger(__name__)
@@ -209,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     calib.add_argument(
         "--calibration-dir",
         type=Path,
-        default=SHARED_DATA / "pristine" / "train",
+        default=pristine_dir("train"),
         help="pristine photos (default: the shared training split)",
     )
     calib.add_argument("--calibration-images", type=int, default=32, help="photos taken from it")

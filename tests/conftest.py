@@ -1,4 +1,3 @@
-import os
 import sys
 from pathlib import Path
 
@@ -6,9 +5,12 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("ARNIQA_SHARED_DATA", ROOT.parent / "shared" / "data"))
 # training/ and export/ run from the checkout, like the CLIs do.
 sys.path.insert(0, str(ROOT))
+from training.data_root import data_root  # noqa: E402
+
+#: $ARNIQA_SHARED_DATA, else ../shared/data beside the checkout.
+SHARED_DATA = data_root()
 
 
 def has_torch() -> bool:
@@ -51,7 +53,7 @@ def lite0_imagenet_weights(tmp_path_factory) -> Path:
     if not has_torch():
         pytest.skip("needs torch and timm")
     from arniqa_edge.models.encoder import save_encoder
-    from training.init_weights import initial_encoder
+    from training.pretraining.init_weights import initial_encoder
 
     path = tmp_path_factory.mktemp("weights") / "lite0-imagenet.safetensors"
     encoder, source = initial_encoder("arniqa-lite0", seed=0)
@@ -73,7 +75,7 @@ def blur_regressor(lite0_imagenet_weights, tmp_path_factory) -> Path:
     from arniqa_edge.features import FeatureExtractor
     from arniqa_edge.models import get_model_config
     from arniqa_edge.regressor import LinearRegressor, ScoreScale
-    from training.regression import fit_ridge
+    from training.evaluation.regression import fit_ridge
 
     extractor = FeatureExtractor(
         get_model_config("arniqa-lite0"), lite0_imagenet_weights, backend="torch", device="cpu"

@@ -1,7 +1,7 @@
 import cv2
 import numpy as np
 
-from training.carry import main, pack
+from training.pretraining.carry import main, pack
 
 
 def _data(tmp_path):

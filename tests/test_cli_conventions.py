@@ -20,12 +20,12 @@ TOOLS = [
     "export.trt",
     "export.triton",
     "export.accuracy",
-    "training.evaluate",
-    "training.fit_regressor",
-    "training.kadid_proxy",
-    "training.carry",
-    "training.init_weights",
-    "training.pretrain",
+    "training.evaluation.evaluate",
+    "training.evaluation.fit_regressor",
+    "training.evaluation.kadid_proxy",
+    "training.pretraining.carry",
+    "training.pretraining.init_weights",
+    "training.pretraining.pretrain",
     "training.recipe",
     "training.cvrkd.cache",
     "training.cvrkd.train",
@@ -87,10 +87,10 @@ def _parse(name, argv):
         ("training.cvrkd.cache", ["train", "--data", "d", "--init", "imagenet", "{option}", "runs/x"], "out"),
         ("training.cvrkd.evaluate", ["m.safetensors", "--content", "c", "{option}", "runs/x"], "out"),
         ("export.cvrkd", ["m.safetensors", "{option}", "runs/x"], "out"),
-        ("training.evaluate", ["proxy", "{option}", "runs/x"], "out"),
-        ("training.kadid_proxy", ["build", "--content", "c", "{option}", "runs/x"], "out"),
-        ("training.carry", ["{option}", "runs/x"], "out"),
-        ("training.pretrain", ["--max-steps", "3", "{option}", "runs/x"], "out"),
+        ("training.evaluation.evaluate", ["proxy", "{option}", "runs/x"], "out"),
+        ("training.evaluation.kadid_proxy", ["build", "--content", "c", "{option}", "runs/x"], "out"),
+        ("training.pretraining.carry", ["{option}", "runs/x"], "out"),
+        ("training.pretraining.pretrain", ["--max-steps", "3", "{option}", "runs/x"], "out"),
         ("training.recipe", ["--ship", "{option}", "runs/x"], "out"),
         ("benchmarks.__main__", ["preprocess", "{option}", "runs/x"], "output"),
     ],
@@ -138,9 +138,9 @@ def test_model_file_as_weights_or_as_the_older_positional(name, rest, capsys):
 
 def test_fit_regressor_backend_is_one_of_the_backends(capsys):
     base = ["--weights", "w", "--images", "i", "--scores", "s.csv", "-o", "r.safetensors"]
-    assert _parse("training.fit_regressor", [*base, "--backend", "onnxruntime"]).backend == "onnxruntime"
+    assert _parse("training.evaluation.fit_regressor", [*base, "--backend", "onnxruntime"]).backend == "onnxruntime"
     with pytest.raises(SystemExit):
-        _parse("training.fit_regressor", [*base, "--backend", "cuda"])
+        _parse("training.evaluation.fit_regressor", [*base, "--backend", "cuda"])
     assert "invalid choice: 'cuda'" in capsys.readouterr().err
 
 

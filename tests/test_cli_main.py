@@ -73,7 +73,10 @@ def test_checkout_tools_say_how_they_were_invoked(words, capsys):
     assert out.startswith(f"usage: arniqa-edge {' '.join(words)} ")
     assert "python -m" not in out.splitlines()[0]
     # the renaming lasts only while the tool runs
-    assert argparse.ArgumentParser(prog="python -m training.evaluate").prog == "python -m training.evaluate"
+    assert (
+        argparse.ArgumentParser(prog="python -m training.evaluation.evaluate").prog
+        == "python -m training.evaluation.evaluate"
+    )
 
 
 def test_subcommands_of_a_tool_keep_the_invoked_name(capsys):
@@ -136,7 +139,7 @@ def test_a_missing_training_package_is_one_line_and_status_2():
     assert lines[0].startswith(
         "error: arniqa-edge train evaluate needs the training/ folder of an arniqa-edge checkout and the [train] extra"
     )
-    assert "cannot import training.evaluate" in lines[0]
+    assert "cannot import training.evaluation.evaluate" in lines[0]
 
 
 def test_missing_export_and_benchmarks_packages():

@@ -20,7 +20,7 @@ def identity_like():
 
 def test_graded_distortions_carry_kadid_mean_opinions():
     from training.cvrkd.data import graded_distortions
-    from training.kadid_proxy import kadid_level_mos
+    from training.evaluation.kadid_proxy import kadid_level_mos
 
     if not LABELS.is_file():
         pytest.skip(f"needs {LABELS}")

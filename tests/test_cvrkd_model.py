@@ -79,7 +79,7 @@ def test_backbone_initialisation_from_imagenet_or_an_encoder_file(lite0_imagenet
 
     from arniqa_edge.errors import WeightsError
     from training.cvrkd.model import build_cvrkd
-    from training.imagenet_init import lite0_imagenet_state_dict
+    from training.pretraining.imagenet_init import lite0_imagenet_state_dict
 
     imagenet = lite0_imagenet_state_dict()
     for init in ("imagenet", lite0_imagenet_weights):  # the encoder file holds the ImageNet weights too

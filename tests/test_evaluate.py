@@ -7,10 +7,10 @@ import pytest
 from conftest import pristine_images, shared_labels
 from sklearn.linear_model import Ridge
 
-from training.evaluate import main
-from training.protocols import correlations, evaluate_holdout, evaluate_splits, select_alpha
-from training.ridge_path import RidgePath
-from training.splits import content_splits
+from training.evaluation.evaluate import main
+from training.evaluation.protocols import correlations, evaluate_holdout, evaluate_splits, select_alpha
+from training.evaluation.ridge_path import RidgePath
+from training.evaluation.splits import content_splits
 
 
 def test_splits_keep_each_content_on_one_side():

@@ -9,7 +9,7 @@ pytestmark = pytest.mark.skipif(not has_torch(), reason="needs torch")
 
 
 def test_kadid_level_mos_from_the_real_label_file():
-    from training.kadid_proxy import kadid_level_mos, proxy_distortions
+    from training.evaluation.kadid_proxy import kadid_level_mos, proxy_distortions
 
     mos = kadid_level_mos(shared_labels())
     assert len(mos) == 25 * 5
@@ -21,8 +21,8 @@ def test_kadid_level_mos_from_the_real_label_file():
 
 
 def test_build_writes_labelled_images_and_fit_regressor_reads_them(tmp_path, lite0_imagenet_weights):
-    from training import fit_regressor
-    from training.kadid_proxy import build, kadid_level_mos
+    from training.evaluation import fit_regressor
+    from training.evaluation.kadid_proxy import build, kadid_level_mos
 
     labels = shared_labels()
     content = tmp_path / "content"
@@ -80,7 +80,7 @@ def test_build_writes_labelled_images_and_fit_regressor_reads_them(tmp_path, lit
 
 
 def test_unknown_or_unlabelled_type_is_refused(tmp_path):
-    from training.kadid_proxy import build
+    from training.evaluation.kadid_proxy import build
 
     labels = shared_labels()
     with pytest.raises(ValueError, match="no KADID-10k counterpart"):

@@ -40,7 +40,7 @@ def test_lite0_imagenet_init_classifies_a_cat():
     import torch.nn.functional as F
     from skimage import data
 
-    from training.imagenet_init import lite0_imagenet_state_dict
+    from training.pretraining.imagenet_init import lite0_imagenet_state_dict
 
     model = timm.create_model("efficientnet_lite0", pretrained=False)
     model.load_state_dict(lite0_imagenet_state_dict(with_classifier=True))

@@ -90,6 +90,16 @@ def test_cuda_architectures_cover_turing_to_hopper():
     assert {"72", "75", "80", "86", "87", "89", "90"} <= set(listed)
 
 
+def test_distortion_kernels_are_an_option_of_the_build():
+    """ARNIQA_EDGE_DISTORTIONS=OFF builds a runtime _C without the training-only distortion kernels."""
+    assert SKBUILD["cmake"]["define"]["ARNIQA_EDGE_DISTORTIONS"] == {"env": "ARNIQA_EDGE_DISTORTIONS", "default": "ON"}
+    cmake = (ROOT / "CMakeLists.txt").read_text()
+    assert re.search(r"option\(ARNIQA_EDGE_DISTORTIONS .*\bON\)", cmake)
+    bindings = (ROOT / "csrc" / "bindings.cpp").read_text()
+    for guarded in ('#include "distort_py.h"', "register_distortion_ops(m);"):
+        assert re.search(r"#if defined\(ARNIQA_EDGE_WITH_DISTORTIONS\)\n\s*" + re.escape(guarded), bindings), guarded
+
+
 def test_wheel_includes_every_weights_file(tmp_path, monkeypatch):
     """Build the Python part of a wheel (no CMake) from a copy with dummy weights that .gitignore ignores."""
     build = pytest.importorskip("scikit_build_core.build")

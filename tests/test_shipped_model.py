@@ -77,7 +77,7 @@ def test_blur_jpeg_and_noise_series_are_ranked_in_order(distortion):
     # An implementation of the distortions the model never trained on (OpenCV/numpy), on unseen photos.
     # KADID's levels 1-3 of blur and JPEG are close to invisible on these (already JPEG) photos and
     # their order is not stable; the mildest, a strong and the strongest level must be ranked.
-    from training.external_distortions import apply_external
+    from training.evaluation.external_distortions import apply_external
 
     scorer = Scorer(backend="onnxruntime", device="cpu")
     for path in pristine_images("val", count=3):

@@ -2,8 +2,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from training.config import load_config  # noqa: E402
-from training.lr_schedule import cosine_warm_restarts  # noqa: E402
+from training.pretraining.config import load_config  # noqa: E402
+from training.pretraining.lr_schedule import cosine_warm_restarts  # noqa: E402
 
 
 def test_defaults_are_arniqas_recipe():

@@ -7,9 +7,9 @@ pytest.importorskip("timm")
 
 from arniqa_edge.models import get_model_config  # noqa: E402
 from arniqa_edge.models.encoder import build_encoder  # noqa: E402
-from training.freezing import early_stages, freeze_early_stages  # noqa: E402
-from training.lr_schedule import warmup_cosine  # noqa: E402
-from training.objective import LABEL_CENTRE, QualityObjective  # noqa: E402
+from training.pretraining.freezing import early_stages, freeze_early_stages  # noqa: E402
+from training.pretraining.lr_schedule import warmup_cosine  # noqa: E402
+from training.pretraining.objective import LABEL_CENTRE, QualityObjective  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,8 @@ torch = pytest.importorskip("torch")
 from PIL import Image  # noqa: E402
 
 from training.degradation.sampler import CompositionSampler, DistortionSequence  # noqa: E402
-from training.pairs import VIEWS, PairDataset, PairKey, PairSampler, decode, random_crop  # noqa: E402
-from training.synthesis import PairSynthesizer, reference_engine  # noqa: E402
+from training.pretraining.pairs import VIEWS, PairDataset, PairKey, PairSampler, decode, random_crop  # noqa: E402
+from training.pretraining.synthesis import PairSynthesizer, reference_engine  # noqa: E402
 
 
 def take(iterator, count):
@@ -163,7 +163,7 @@ def test_single_distortions_are_labelled_by_the_proxy_and_grouped():
     from conftest import shared_labels
 
     from training.degradation.sampler import MixtureSampler, SingleDistortionSampler
-    from training.kadid_proxy import ProxyLabels, kadid_level_mos
+    from training.evaluation.kadid_proxy import ProxyLabels, kadid_level_mos
 
     labels = ProxyLabels(shared_labels())
     singles = SingleDistortionSampler(["gaublur", "jpeg"])

@@ -12,8 +12,8 @@ torch = pytest.importorskip("torch")
 
 from arniqa_edge import cli_conventions  # noqa: E402
 from arniqa_edge.models.encoder import weights_metadata  # noqa: E402
-from training import checkpoint  # noqa: E402
-from training.pretrain import build_parser, main, parse_args  # noqa: E402
+from training.pretraining import checkpoint  # noqa: E402
+from training.pretraining.pretrain import build_parser, main, parse_args  # noqa: E402
 
 SMOKE = ROOT / "configs" / "pretrain_smoke.yaml"
 
@@ -116,7 +116,7 @@ def test_ddp_on_gloo_with_two_processes(images, tmp_path):
         "--nproc-per-node",
         "2",
         "-m",
-        "training.pretrain",
+        "training.pretraining.pretrain",
         "--config",
         str(SMOKE),
         "--data",

@@ -105,7 +105,7 @@ def test_recipe_trains_releases_evaluates_and_ships(tmp_path, tiny_content):
 
 def test_recipe_takes_pretrains_options_output_verbosity_and_ship(capsys):
     from training import recipe
-    from training.pretrain import config_from_args
+    from training.pretraining.pretrain import config_from_args
 
     args = recipe.build_parser().parse_args(["-o", "runs/x", "--max-steps", "3", "--ship", "-q"])
     config = config_from_args(args)

@@ -4,7 +4,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from training.simclr import nt_xent_loss  # noqa: E402
+from training.pretraining.simclr import nt_xent_loss  # noqa: E402
 
 
 def direct_nt_xent(a, b, temperature):

@@ -1,6 +1,6 @@
 """Reading pristine photos for the training tools: decode, and bound the short side.
 
-torch-free, so light tools (training.carry) use it as well as the dataset builders.
+torch-free, so light tools (training.pretraining.carry) use it as well as the dataset builders.
 """
 
 from __future__ import annotations

@@ -6,11 +6,11 @@
 
 Stages, each skipped when its output is already there for the current weights:
 
-1. train     `training.pretrain` with the config, resumed from <out>/last.pt.
+1. train     `training.pretraining.pretrain` with the config, resumed from <out>/last.pt.
 2. weights   the encoder without its training-only projector, in release.weights_dtype
              -> <out>/release/<model>.safetensors
 3. onnx      its ONNX export (fp32, both scales, checked against torch) beside it.
-4. proxies   KADID proxies at KADID's scale (`training.kadid_proxy`): release.train_images
+4. proxies   KADID proxies at KADID's scale (`training.evaluation.kadid_proxy`): release.train_images
              photos of the train content fit the regressor, release.val_images photos of
              the validation content (never trained on) test it.
 5. regressor ridge on the whole-image features (full + half scale) of the train proxy,
@@ -42,7 +42,8 @@ import numpy as np
 
 from arniqa_edge.cli_conventions import configure_logging
 
-from .config import PretrainConfig
+from .data_root import from_checkout
+from .pretraining.config import PretrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -132,8 +133,8 @@ def release_onnx(release: Release, weights_hash: str) -> None:
 
 
 def proxy_rows(release: Release) -> tuple[list[dict], list[dict]]:
-    from .evaluate import proxy_set
-    from .kadid_proxy import proxy_distortions
+    from .evaluation.evaluate import proxy_set
+    from .evaluation.kadid_proxy import proxy_distortions
 
     settings = release.config.release
     types = [spec.name for spec in proxy_distortions()]
@@ -149,7 +150,7 @@ def proxy_features(
     from arniqa_edge.features import FeatureExtractor
     from arniqa_edge.models import get_model_config
 
-    from .fit_regressor import extract_features
+    from .evaluation.fit_regressor import extract_features
 
     graph = graph or release.onnx
     variant = "" if graph == release.onnx else f"-{graph.stem.split('.')[-1]}"
@@ -169,7 +170,7 @@ def proxy_features(
 def release_regressor(release: Release, train: list[dict], weights_hash: str, command: str) -> None:
     from arniqa_edge.regressor import DATASET_SCALES, LinearRegressor
 
-    from .regression import fit_ridge
+    from .evaluation.regression import fit_ridge
 
     settings = release.config.release
     source = f"{weights_hash}:{len(train)}"
@@ -187,7 +188,7 @@ def release_regressor(release: Release, train: list[dict], weights_hash: str, co
             "cv_srcc": f"{fit.cv_srcc:.4f}",
             "n_images": str(len(train)),
             "protocol": "whole",
-            "labels": f"KADID proxy of {settings.train_images} photos of {settings.train_content}",
+            "labels": f"KADID proxy of {settings.train_images} photos of {from_checkout(settings.train_content)}",
             "release_command": command,
         },
     )
@@ -205,8 +206,8 @@ def release_regressor(release: Release, train: list[dict], weights_hash: str, co
 def release_evaluation(release: Release, val: list[dict], weights_hash: str) -> dict:
     from arniqa_edge.regressor import LinearRegressor
 
-    from .evaluate import holdout_summary, write_report
-    from .protocols import HoldoutResult, correlations, correlations_by_type
+    from .evaluation.evaluate import holdout_summary, write_report
+    from .evaluation.protocols import HoldoutResult, correlations, correlations_by_type
 
     regressor = LinearRegressor.load(release.regressor)
     features = proxy_features(release, val, "val", weights_hash)[:, 0, :]
@@ -238,7 +239,7 @@ def release_int8(release: Release, val: list[dict], weights_hash: str, fp32_srcc
     from export.images import list_images
     from export.quantize import to_int8
 
-    from .protocols import correlations
+    from .evaluation.protocols import correlations
 
     if not (release.done("int8", weights_hash) and release.int8.exists()):
         photos = list_images(Path(release.config.release.train_content), INT8_CALIBRATION_PHOTOS)
@@ -292,7 +293,7 @@ def training_complete(encoder: Path, max_steps: int) -> bool:
 
 
 def run(config: PretrainConfig, command: str, ship_files: bool) -> int:
-    from .pretrain import train
+    from .pretraining.pretrain import train
 
     started = time.monotonic()
     release = Release(config)
@@ -327,7 +328,7 @@ def run(config: PretrainConfig, command: str, ship_files: bool) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """pretrain's command line (the training options, -o/--output, -q/--log-level) and --ship."""
-    from .pretrain import build_parser as build_training_parser
+    from .pretraining.pretrain import build_parser as build_training_parser
 
     parser = build_training_parser(
         prog="python -m training.recipe", description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1]
@@ -337,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .pretrain import config_from_args
+    from .pretraining.pretrain import config_from_args
 
     arguments = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(arguments)

@@ -66,7 +66,7 @@ def missing_weights_message(config: ModelConfig) -> str:
         "Pass an encoder and a regressor:\n"
         "  --weights ENCODER.safetensors --regressor REGRESSOR.safetensors\n"
         "    e.g. the ImageNet-initialised baseline that `make demo` builds under demo_out/\n"
-        "    (python -m training.init_weights, then python -m training.fit_regressor), or\n"
+        "    (python -m training.pretraining.init_weights, then python -m training.evaluation.fit_regressor), or\n"
         "  --model arniqa-r50 --weights ARNIQA.pth --regressor regressor_kadid10k.pth\n"
         "    the files released with the ARNIQA paper, if you have them.\n"
         "Scores from untrained weights would not measure quality, so none are made up."

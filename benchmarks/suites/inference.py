@@ -37,7 +37,7 @@ def _cases(gpu: bool) -> list[tuple[str, int]]:
 
 def _weights(model: str, folder: Path) -> Path:
     from arniqa_edge.models.encoder import save_encoder
-    from training.init_weights import initial_encoder
+    from training.pretraining.init_weights import initial_encoder
 
     path = folder / f"{model}.safetensors"
     encoder, source = initial_encoder(model)

@@ -50,7 +50,7 @@ def make_clip(path: Path, width: int, height: int, frames: int, fps: float = 24.
 
 def make_weights(folder: Path) -> tuple[Path, Path]:
     from arniqa_edge.models.encoder import save_encoder
-    from training.init_weights import initial_encoder
+    from training.pretraining.init_weights import initial_encoder
 
     config = get_model_config(MODEL)
     encoder_path, regressor_path = folder / "encoder.safetensors", folder / "regressor.safetensors"

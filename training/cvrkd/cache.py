@@ -54,7 +54,7 @@ from arniqa_edge.cvrkd.config import CVRKDConfig
 from arniqa_edge.cvrkd.crops import grid_origins, normalize_crops
 from arniqa_edge.errors import ArniqaEdgeError
 
-from ..kadid_proxy import DEFAULT_LABELS
+from ..evaluation.kadid_proxy import DEFAULT_LABELS
 from .data import (
     EvalItem,
     GradedDistortion,

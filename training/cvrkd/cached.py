@@ -16,7 +16,7 @@ from torch.utils.data import Dataset
 
 from arniqa_edge.cvrkd.network import CVRKDNet, CVRKDOutput
 
-from ..protocols import Correlations, correlations
+from ..evaluation.protocols import Correlations, correlations
 from .cache import PoolCache
 
 

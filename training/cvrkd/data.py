@@ -2,7 +2,7 @@
 
 One sample: content X distorted by one ARNIQA distortion at one level (the LQ
 image, labelled with KADID-10k's mean MOS of that (type, level): see
-`training.kadid_proxy`), the pristine X (the FR teacher's aligned reference) and a
+`training.evaluation.kadid_proxy`), the pristine X (the FR teacher's aligned reference) and a
 pristine Y != X (the NAR student's non-aligned reference).
 
 Crops: in training, LQ and FR crops share random positions (aligned, as the paper)
@@ -26,10 +26,10 @@ from torch.utils.data import Dataset
 from arniqa_edge.cvrkd.crops import grid_crops
 from arniqa_edge.preprocess.spec import IMAGENET_MEAN, IMAGENET_STD
 
+from ..data_root import list_images
 from ..degradation.images import to_uint8
 from ..degradation.reference import apply_distortion
-from ..kadid_proxy import DEFAULT_LABELS, kadid_level_mos, proxy_distortions
-from ..pairs import list_images
+from ..evaluation.kadid_proxy import DEFAULT_LABELS, kadid_level_mos, proxy_distortions
 from ..photos import read_bgr, shrink_short_side
 
 LEVELS = (1, 2, 3, 4, 5)
@@ -68,7 +68,7 @@ def load_content(folder: str | Path, short_side: int, limit: int | None = None) 
     Images whose short side exceeds `short_side` are downscaled to it (area filter):
     KADID-10k, whose opinions label the samples, showed 512 x 384 images.
     """
-    files = list_images(folder)[:limit]
+    files = list_images(folder, recursive=True)[:limit]
     if len(files) < 2:
         raise ValueError(f"{folder}: CVRKD needs at least 2 pristine images (a reference of other content)")
     return [_read_rgb(path, short_side) for path in files]
@@ -194,5 +194,6 @@ def evaluation_batches(
 
 
 def item_rng(item: EvalItem, seed: int = 0) -> np.random.Generator:
-    """The generator of an evaluation item's distortion, keyed as `training.kadid_proxy.build` keys its images."""
+    """The generator of an evaluation item's distortion, keyed as `training.evaluation.kadid_proxy.build` keys
+    its images."""
     return np.random.default_rng([seed, item.content, item.distortion.kadid_id, item.distortion.level])

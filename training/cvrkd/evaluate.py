@@ -33,8 +33,8 @@ import torch
 from arniqa_edge.cli_conventions import HelpFormatter, add_output_argument, add_verbosity_arguments, configure_logging
 from arniqa_edge.cvrkd.weights import load_cvrkd
 
-from ..kadid_proxy import DEFAULT_LABELS
-from ..protocols import Correlations, correlations
+from ..evaluation.kadid_proxy import DEFAULT_LABELS
+from ..evaluation.protocols import Correlations, correlations
 from .cache import PoolCache
 from .cached import evaluate_cached
 from .data import (

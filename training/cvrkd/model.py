@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from arniqa_edge.cvrkd.config import CVRKDConfig
 from arniqa_edge.cvrkd.network import CVRKDNet, CVRKDOutput
 
-from ..imagenet_init import lite0_imagenet_state_dict
+from ..pretraining.imagenet_init import lite0_imagenet_state_dict
 
 #: Backbones whose ImageNet weights are available offline.
 IMAGENET_BACKBONES = {"efficientnet_lite0": lite0_imagenet_state_dict}

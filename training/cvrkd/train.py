@@ -52,7 +52,7 @@ from arniqa_edge.cvrkd.config import CVRKDConfig
 from arniqa_edge.cvrkd.weights import load_cvrkd, save_cvrkd
 from arniqa_edge.errors import ArniqaEdgeError
 
-from ..kadid_proxy import DEFAULT_LABELS
+from ..evaluation.kadid_proxy import DEFAULT_LABELS
 from .cache import PoolCache, file_sha256
 from .cached import CachedTriplets, cached_forward, evaluate_cached
 from .data import TripletDataset, evaluation_items, graded_distortions, load_content, normalize_on_device

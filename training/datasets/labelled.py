@@ -14,9 +14,10 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from ..data_root import labels_dir
 from .registry import DatasetSpec, get_dataset_spec
 
-DEFAULT_LABELS_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "labels"
+DEFAULT_LABELS_DIR = labels_dir()
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,9 @@ def kernels() -> ModuleType:
         ) from error
     if not hasattr(_C, "distort"):
         raise ImportError(
-            f"{_C.__file__} has no distortion kernels (arniqa_edge._C.distort); rebuild it from this checkout"
+            f"{_C.__file__} has no distortion kernels (arniqa_edge._C.distort): it was built with "
+            "ARNIQA_EDGE_DISTORTIONS=OFF (a runtime-only build) or from an older checkout; rebuild it from this "
+            "checkout with the default ARNIQA_EDGE_DISTORTIONS=ON: `pip install --no-build-isolation -e .`"
         )
     return _C.distort
 

@@ -1,6 +1,6 @@
 """Fit a quality regressor on a frozen encoder's features of your own labelled images.
 
-    python -m training.fit_regressor --weights enc.safetensors \\
+    python -m training.evaluation.fit_regressor --weights enc.safetensors \\
         --images my_images/ --scores scores.csv -o my.regressor.safetensors
 
 scores.csv has a header with columns `image` (a path relative to --images) and
@@ -59,7 +59,7 @@ def extract_features(extractor: FeatureExtractor, paths: list[Path], desc: str =
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m training.fit_regressor",
+        prog="python -m training.evaluation.fit_regressor",
         description=__doc__.split("\n\n")[0],
         epilog=__doc__.split("\n\n", 1)[1],
         formatter_class=HelpFormatter,

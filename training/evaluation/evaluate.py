@@ -1,9 +1,9 @@
 """Evaluate frozen representations + ridge regressors, as ARNIQA does.
 
-    python -m training.evaluate proxy --weights trained=runs/lite0/encoder.safetensors
-    python -m training.evaluate dataset --name kadid10k --root /data/KADID-10k --weights enc.safetensors
+    python -m training.evaluation.evaluate proxy --weights trained=runs/lite0/encoder.safetensors
+    python -m training.evaluation.evaluate dataset --name kadid10k --root /data/KADID-10k --weights enc.safetensors
 
-`proxy`: the KADID proxy benchmark (see training.kadid_proxy). Train content x 23
+`proxy`: the KADID proxy benchmark (see training.evaluation.kadid_proxy). Train content x 23
 KADID-mapped types x 5 levels fits the regressor; held-out (val) content, distorted
 the same way, tests it. Prints SRCC/PLCC per distortion type and overall. The proxy
 sets are built once under <work>/proxies/ (`--work runs/lite0-cpu` reuses those of a
@@ -42,13 +42,13 @@ from arniqa_edge.cli_conventions import (
     progress_disable,
 )
 
+from ..data_root import pristine_dir
 from .baselines import laplacian_features
 from .kadid_proxy import IMPLEMENTATIONS, default_types, proxy_distortions
 from .kadid_proxy import build as build_proxy
 from .protocols import HoldoutResult, SplitsResult, evaluate_holdout, evaluate_splits
 from .splits import NUM_SPLITS, content_splits
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 BASELINES = ("imagenet", "multilevel", "laplacian")
 
 #: (image paths, name of the set for caching) -> (N, views, D) features
@@ -117,7 +117,7 @@ def imagenet_weights(model: str, work: Path) -> Path:
     """The ImageNet-initialised encoder of `model` as a weights file (written once)."""
     from arniqa_edge.models.encoder import save_encoder
 
-    from .init_weights import initial_encoder
+    from ..pretraining.init_weights import initial_encoder
 
     path = work / f"{model}-imagenet.safetensors"
     if not path.exists():
@@ -253,7 +253,7 @@ def holdout_summary(result: HoldoutResult) -> dict:
 
 
 def run_dataset(args) -> dict:
-    from .datasets import load_dataset
+    from ..datasets import load_dataset
 
     dataset = load_dataset(args.name, args.root, args.labels)
     labels = dataset.labels
@@ -321,7 +321,7 @@ def write_report(report: dict, out: Path, stem: str) -> tuple[Path, Path]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m training.evaluate",
+        prog="python -m training.evaluation.evaluate",
         description=__doc__.split("\n\n")[0],
         epilog=__doc__.split("\n\n", 1)[1],
         formatter_class=HelpFormatter,
@@ -381,13 +381,13 @@ def build_parser() -> argparse.ArgumentParser:
     proxy.add_argument(
         "--train-content",
         type=Path,
-        default=SHARED_DATA / "pristine" / "train",
+        default=pristine_dir("train"),
         help="pristine photos the regressor's proxy is built from",
     )
     proxy.add_argument(
         "--val-content",
         type=Path,
-        default=SHARED_DATA / "pristine" / "val",
+        default=pristine_dir("val"),
         help="held-out pristine photos the test proxy is built from",
     )
     dataset = sub.add_parser(

@@ -3,7 +3,7 @@
 One `DistortionSequence` is drawn per pair and applied to its four crops (A and B,
 full and half scale), each view with its own realization of the random draws, as
 ARNIQA draws noise anew for every view. The crops arrive as uint8 batches from the
-DataLoader (`training.pairs`) and leave normalised, ready for the encoder.
+DataLoader (`training.pretraining.pairs`) and leave normalised, ready for the encoder.
 
 The sequences of step `step` on process `rank` are drawn from a generator keyed by
 (seed, rank, step): no generator state needs saving, and a resumed run draws the
@@ -24,8 +24,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .degradation.reference import apply_sequence
-from .degradation.sampler import DistortionSequence
+from ..degradation.reference import apply_sequence
+from ..degradation.sampler import DistortionSequence
 from .pairs import HALF_SCALE_MODES, REGIONS, VIEWS
 
 log = logging.getLogger(__name__)
@@ -41,25 +41,35 @@ def reference_engine(images: torch.Tensor, sequences: Sequence[DistortionSequenc
     return out.to(images.device, non_blocking=True)
 
 
+def load_batched_engine() -> Engine:
+    """The batched engine's entry point; ImportError (saying why) where it cannot run."""
+    from ..degradation.batched import apply_sequences
+    from ..degradation.batched.native import kernels
+
+    kernels()  # arniqa_edge._C with its distortion kernels (not in a build with ARNIQA_EDGE_DISTORTIONS=OFF)
+    return apply_sequences
+
+
 def batched_engine() -> Engine | None:
-    """The batched engine's entry point, or None where it is not installed."""
+    """The batched engine's entry point, or None where it cannot run."""
     try:
-        from .degradation.batched import apply_sequences
+        return load_batched_engine()
     except ImportError:
         return None
-    return apply_sequences
 
 
 def resolve_engine(name: str = "auto") -> Engine:
     if name == "reference":
         return reference_engine
-    engine = batched_engine()
-    if engine is None:
+    try:
+        return load_batched_engine()
+    except ImportError as error:
         if name == "batched":
-            raise RuntimeError("the batched degradation engine (training.degradation.batched) is not available")
-        log.warning("batched degradation engine not available: using the per-image CPU reference")
+            raise RuntimeError(
+                f"the batched degradation engine (training.degradation.batched) is not available: {error}"
+            ) from error
+        log.warning("batched degradation engine not available (%s): using the per-image CPU reference", error)
         return reference_engine
-    return engine
 
 
 @dataclass
@@ -96,7 +106,7 @@ class PairSynthesizer:
     realization. With ``half_scale="after"`` they are one (3, 2S, 2S) region per image:
     each region is degraded once, then gives its center S x S (full scale) and the
     region downscaled by 2 (half scale), as the runtime's two scales of a frame.
-    `labels` (e.g. `training.kadid_proxy.ProxyLabels`) labels the pairs' sequences.
+    `labels` (e.g. `training.evaluation.kadid_proxy.ProxyLabels`) labels the pairs' sequences.
     """
 
     def __init__(

@@ -19,7 +19,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from .degradation.registry import get_spec
+from ..degradation.registry import get_spec
 
 #: float RGB image in [0, 1] (H, W, 3), parameter value, generator -> distorted image in [0, 1].
 ExternalFn = Callable[[np.ndarray, float, np.random.Generator], np.ndarray]

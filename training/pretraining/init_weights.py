@@ -1,8 +1,8 @@
 """Write the initial encoder weights of a model as an arniqa_edge .safetensors file.
 
-    python -m training.init_weights --model arniqa-lite0 -o lite0-imagenet.safetensors
+    python -m training.pretraining.init_weights --model arniqa-lite0 -o lite0-imagenet.safetensors
 
-arniqa-lite0 starts from ImageNet (see training.imagenet_init); the projector,
+arniqa-lite0 starts from ImageNet (see training.pretraining.imagenet_init); the projector,
 used only in pretraining, is initialised at random from --seed. The result is the
 starting point of pretraining and, with a regressor, the "ImageNet features +
 ridge" baseline.
@@ -40,7 +40,7 @@ def initial_encoder(model: str, seed: int = 0):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m training.init_weights",
+        prog="python -m training.pretraining.init_weights",
         description=__doc__.split("\n\n")[0],
         epilog=__doc__.split("\n\n", 1)[1],
         formatter_class=HelpFormatter,

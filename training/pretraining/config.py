@@ -3,7 +3,7 @@
 Every field has ARNIQA's value as its default where the paper has one. A file gives
 any subset of the sections below; ``--set section.field=value`` overrides a single
 field from the command line, and the common fields have their own flags in
-`training.pretrain`. The resolved configuration is written next to the checkpoints.
+`training.pretraining.pretrain`. The resolved configuration is written next to the checkpoints.
 """
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..data_root import pristine_dir
+
 
 @dataclass
 class DataConfig:
-    #: folder of pristine images (searched recursively).
-    root: str = "../shared/data/pristine/train"
+    #: folder of pristine images (searched recursively); default: the shared data's (training.data_root).
+    root: str = field(default_factory=lambda: str(pristine_dir("train")))
     #: side of the square training crops, at both scales.
     crop_size: int = 224
     #: decode every image once and keep it (and its half scale) in memory; DataLoader
@@ -110,10 +112,10 @@ class RunConfig:
 class ReleaseConfig:
     """What `python -m training.recipe` does after training (pretraining ignores it)."""
 
-    #: KADID proxies (see training.kadid_proxy): the regressor is fitted on the train
+    #: KADID proxies (see training.evaluation.kadid_proxy): the regressor is fitted on the train
     #: one, the val one (content never trained on) reports the numbers.
-    train_content: str = "../shared/data/pristine/train"
-    val_content: str = "../shared/data/pristine/val"
+    train_content: str = field(default_factory=lambda: str(pristine_dir("train")))
+    val_content: str = field(default_factory=lambda: str(pristine_dir("val")))
     train_images: int = 60
     val_images: int = 60
     #: dtype the encoder's weights ship in ("fp16" halves the file; the ONNX is exported

@@ -22,7 +22,7 @@ from tqdm import tqdm
 from arniqa_edge.models.registry import ModelConfig
 from arniqa_edge.preprocess import PreprocessSpec, preprocess
 
-from .photos import read_bgr
+from ..photos import read_bgr
 
 
 class StageStatistics(nn.Module):

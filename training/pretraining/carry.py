@@ -5,13 +5,13 @@ the pristine training photos take 128 MB as stored. Resized so the short side is
 at most 384 px (the size of ARNIQA's KADIS-700k training images) and saved as
 JPEG q95 they take about 41 MB:
 
-    python -m training.carry -o .carry               # or: make carry
+    python -m training.pretraining.carry -o .carry               # or: make carry
 
 writes .carry/pristine384/train/ (all training photos), .carry/pristine384/val/
 (the first --val-images validation photos) and .carry/KADID-10k.csv, and prints
 the total size. Then, on the GPU machine:
 
-    python -m training.pretrain --config configs/pretrain_lite0.yaml \\
+    python -m training.pretraining.pretrain --config configs/pretrain_lite0.yaml \\
         --data .carry/pristine384/train --out .carry/runs/pretrain-lite0 --max-minutes 8.5
 """
 
@@ -33,10 +33,9 @@ from arniqa_edge.cli_conventions import (
     progress_disable,
 )
 
-from .photos import read_bgr, shrink_short_side
+from ..data_root import data_root, list_images
+from ..photos import read_bgr, shrink_short_side
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 CARRY_LIMIT = 64 * 2**20
 
 
@@ -50,7 +49,7 @@ def shrink(source: Path, target: Path, short_side: int, quality: int) -> None:
 def pack(data: Path, out: Path, val_images: int, short_side: int = 384, quality: int = 95) -> int:
     """Write the carry folder; returns its size in bytes."""
     for split, limit in (("train", None), ("val", val_images)):
-        files = sorted(p for p in (data / "pristine" / split).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        files = list_images(data / "pristine" / split)
         if not files:
             raise ValueError(f"{data / 'pristine' / split}: no images")
         target = out / f"pristine{short_side}" / split
@@ -63,12 +62,14 @@ def pack(data: Path, out: Path, val_images: int, short_side: int = 384, quality:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m training.carry",
+        prog="python -m training.pretraining.carry",
         description=__doc__.split("\n\n")[0],
         epilog=__doc__.split("\n\n", 1)[1],
         formatter_class=HelpFormatter,
     )
-    parser.add_argument("--data", type=Path, default=SHARED_DATA, help="the shared data folder")
+    parser.add_argument(
+        "--data", type=Path, default=data_root(), help="the shared data folder (environment: ARNIQA_SHARED_DATA)"
+    )
     add_output_argument(
         parser, "carry folder (git-ignored)", aliases=("--out",), dest="out", type=Path, default=Path(".carry")
     )

@@ -7,12 +7,12 @@ pristine content and labelled with KADID's mean MOS for that (type, level), is a
 proxy for human judgement that needs no KADID images (23 of ARNIQA's types have
 a KADID counterpart).
 
-    python -m training.kadid_proxy build --content ../shared/data/pristine/val --images 20 -o proxy-val
+    python -m training.evaluation.kadid_proxy build --content ../shared/data/pristine/val --images 20 -o proxy-val
 
 Content is taken at KADID-10k's scale (short side <= 384 px, long side <= 512 px),
 at which its opinion scores were given, and scored whole, as the runtime scores a
 frame. The build writes the distorted images as PNG and `scores.csv` (image, score, group, type,
-level), the format `python -m training.fit_regressor` reads. Rows are flushed as
+level), the format `python -m training.evaluation.fit_regressor` reads. Rows are flushed as
 they are written, so an interrupted build keeps what it made.
 """
 
@@ -37,14 +37,14 @@ from arniqa_edge.cli_conventions import (
     progress_disable,
 )
 
-from .degradation.images import to_bgr_uint8
-from .degradation.reference import apply_distortion
-from .degradation.registry import DISTORTIONS, DistortionSpec, get_spec
-from .photos import read_bgr, shrink_short_side
+from ..data_root import labels_file, list_images
+from ..degradation.images import to_bgr_uint8
+from ..degradation.reference import apply_distortion
+from ..degradation.registry import DISTORTIONS, DistortionSpec, get_spec
+from ..photos import read_bgr, shrink_short_side
 
-DEFAULT_LABELS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "labels" / "KADID-10k.csv"
+DEFAULT_LABELS = labels_file("KADID-10k.csv")
 _KADID_NAME = re.compile(r"I(\d+)_(\d+)_(\d+)\.\w+$")
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 
 
 def kadid_level_mos(labels_csv: str | Path = DEFAULT_LABELS) -> dict[tuple[int, int], float]:
@@ -113,7 +113,7 @@ def default_types(implementation: str = "project") -> list[str]:
 
 
 #: Implementations a proxy can be built with: this project's degradation model, or the
-#: independent OpenCV/numpy versions of `training.external_distortions` (11 types).
+#: independent OpenCV/numpy versions of `training.evaluation.external_distortions` (11 types).
 IMPLEMENTATIONS = ("project", "independent")
 
 
@@ -153,7 +153,7 @@ def build(
         if spec.kadid_id is None:
             raise ValueError(f"{spec.name} has no KADID-10k counterpart, so no proxy label")
     distort = distorter(implementation)
-    files = sorted(p for p in content.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)[:images]
+    files = list_images(content)[:images]
     if not files:
         raise ValueError(f"{content}: no images")
     out.mkdir(parents=True, exist_ok=True)
@@ -186,7 +186,9 @@ def build(
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m training.kadid_proxy", description=__doc__.split("\n\n")[0], formatter_class=HelpFormatter
+        prog="python -m training.evaluation.kadid_proxy",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=HelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser(

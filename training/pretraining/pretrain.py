@@ -1,9 +1,9 @@
 """ARNIQA pretraining: SimCLR on pairs of different images under the same degradation.
 
-    python -m training.pretrain --model arniqa-lite0 --data ../shared/data/pristine/train \\
+    python -m training.pretraining.pretrain --model arniqa-lite0 --data ../shared/data/pristine/train \\
         -o runs/lite0 --batch-size 128 --max-steps 6000 --max-minutes 9
 
-    torchrun --nproc-per-node 4 -m training.pretrain --config configs/pretrain_lite0.yaml
+    torchrun --nproc-per-node 4 -m training.pretraining.pretrain --config configs/pretrain_lite0.yaml
 
 Each step: the DataLoader decodes and crops pairs of different pristine images (A, B)
 at full and half scale; the training device draws one degradation sequence per pair
@@ -48,14 +48,14 @@ from arniqa_edge.cli_conventions import (
 from arniqa_edge.models import get_model_config
 from arniqa_edge.models.encoder import ARNIQAEncoder, build_encoder, load_encoder, save_encoder
 
+from ..degradation.sampler import CompositionSampler, MixtureSampler, SingleDistortionSampler
+from ..evaluation.kadid_proxy import ProxyLabels, proxy_distortions
 from . import checkpoint
 from .config import PretrainConfig, load_config, parse_override
-from .degradation.sampler import CompositionSampler, MixtureSampler, SingleDistortionSampler
 from .freezing import freeze_early_stages
-from .kadid_proxy import ProxyLabels, proxy_distortions
 from .lr_schedule import cosine_warm_restarts, warmup_cosine
 from .objective import QualityObjective
-from .pairs import PairDataset, PairSampler, list_images
+from .pairs import PairDataset, PairSampler, pretraining_images
 from .synthesis import PairSynthesizer
 
 log = logging.getLogger(__name__)
@@ -356,7 +356,7 @@ def train(config: PretrainConfig, command: str) -> Path | None:
         trained = torch.compile(trained)
 
     dataset = PairDataset(
-        list_images(config.data.root),
+        pretraining_images(config.data.root),
         config.data.crop_size,
         preload=config.data.preload,
         half_scale=config.data.half_scale,
@@ -460,7 +460,7 @@ def train(config: PretrainConfig, command: str) -> Path | None:
 
 
 def build_parser(
-    prog: str = "python -m training.pretrain", description: str | None = None, epilog: str | None = None
+    prog: str = "python -m training.pretraining.pretrain", description: str | None = None, epilog: str | None = None
 ) -> argparse.ArgumentParser:
     """The pretraining command line (also the training part of `training.recipe`'s)."""
     parser = argparse.ArgumentParser(
@@ -516,7 +516,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    command = shlex.join(["python", "-m", "training.pretrain", *arguments])
+    command = shlex.join(["python", "-m", "training.pretraining.pretrain", *arguments])
     train(config, command)
     return 0
 

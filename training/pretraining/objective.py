@@ -1,11 +1,11 @@
 """The training objective: ARNIQA's contrastive loss, plus an optional quality regression.
 
 `QualityObjective` wraps the encoder (+ its SimCLR projector) and a linear quality
-head. One backbone pass embeds every view of a `training.synthesis.SynthesizedBatch`;
+head. One backbone pass embeds every view of a `training.pretraining.synthesis.SynthesizedBatch`;
 then
 
 - contrastive (ARNIQA): NT-Xent where the positive of A's view is B's view under the
-  same degradation at the same scale (`training.simclr.nt_xent_loss`);
+  same degradation at the same scale (`training.pretraining.simclr.nt_xent_loss`);
 - supervised (optional): the head reads what the runtime's regressor reads, the
   L2-normalised pooled features of the full and the half scale concatenated, and is
   fitted by MSE to the pair's KADID-proxy label (mean MOS of its distortion type and

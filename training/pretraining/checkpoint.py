@@ -3,10 +3,10 @@
 One file holds everything a run needs to continue: model, optimizer and grad-scaler
 state, the step, and the configuration it was started with. The learning rate, the
 pair stream and the degradation sequences are all keyed by (seed, step) (see
-`training.lr_schedule`, `training.pairs.PairSampler`, `training.synthesis`), so the
-step restores the state of every sampler. Files are written to a temporary name and
-renamed, so a run killed while saving leaves the previous checkpoint intact; they
-are read with ``weights_only=True`` (no arbitrary unpickling).
+`training.pretraining.lr_schedule`, `training.pretraining.pairs.PairSampler`,
+`training.pretraining.synthesis`), so the step restores the state of every
+sampler. Files are written to a temporary name and renamed, so a run killed while
+saving leaves the previous checkpoint intact; they are read with ``weights_only=True`` (no arbitrary unpickling).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 A training sample is two *different* pristine images, A and B, each cropped at full
 scale and at half scale: four uint8 (3, S, S) crops. Degrading them (the same
 sequence on all four) happens later, batched on the training device
-(`training.synthesis`), so the DataLoader workers only decode and crop.
+(`training.pretraining.synthesis`), so the DataLoader workers only decode and crop.
 
 Crops follow ARNIQA's `resize_crop`: the half-scale view is a crop of the whole image
 downscaled by 2 (PIL bilinear reduce, as the runtime's half scale), not a downscaled
@@ -35,19 +35,17 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset, Sampler
 
-from .photos import shrink_short_side
+from ..data_root import list_images
+from ..photos import shrink_short_side
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 VIEWS = ("a_full", "a_half", "b_full", "b_half")
 REGIONS = ("a", "b")
 HALF_SCALE_MODES = ("before", "after")
 
 
-def list_images(root: str | Path) -> list[Path]:
-    root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"image folder not found: {root}")
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+def pretraining_images(root: str | Path) -> list[Path]:
+    """The image files under `root`, searched recursively; at least two (A and B)."""
+    files = list_images(root, recursive=True)
     if len(files) < 2:
         raise ValueError(f"{root}: pretraining needs at least 2 images, found {len(files)}")
     return files
