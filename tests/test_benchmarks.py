@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -47,3 +48,67 @@ def test_interleaved_timing_takes_turns() -> None:
     assert [timing.repeats for timing in timings] == [3, 3]
     with pytest.raises(ValueError, match="one sync per callable"):
         time_interleaved([lambda: None], syncs=[None, None])
+
+
+def test_further_tables_and_notes_go_to_both_files(tmp_path) -> None:
+    timing = time_callable(lambda: None, repeats=1, warmup=0)
+    result = SuiteResult(
+        "trivial",
+        "nothing",
+        [Row("timed", timing)],
+        tables={"Peak memory": [Row("one frame", timing, {"peak MiB": 12})]},
+        notes=["| op type | ms |\n|---|---|\n| Conv | 1.0 |"],
+    )
+    path = write_results(result, tmp_path)
+    payload = json.loads(path.read_text())
+    (row,) = payload["tables"]["Peak memory"]
+    assert (row["name"], row["peak MiB"], row["repeats"]) == ("one frame", 12, 1) and payload["notes"] == result.notes
+    markdown = path.with_suffix(".md").read_text()
+    assert markdown.index("| timed |") < markdown.index("## Peak memory") < markdown.index("| one frame |")
+    assert markdown.rstrip().endswith("| Conv | 1.0 |")
+
+
+def test_onnxruntime_profiles_are_summed_per_op_type_over_the_last_run() -> None:
+    from benchmarks.suites.inference import aggregate_profile, profile_table
+
+    def node(op, ts, dur):
+        return {"cat": "Node", "name": f"{op}_{ts}_kernel_time", "ts": ts, "dur": dur, "args": {"op_name": op}}
+
+    events = [
+        {"cat": "Session", "name": "model_run", "ts": 0, "dur": 50},
+        node("Conv", 1, 9000),  # the first (warm-up) run: left out
+        {"cat": "Session", "name": "model_run", "ts": 100, "dur": 50},
+        node("Conv", 101, 3000),
+        {"cat": "Node", "name": "Conv_101_fence_before", "ts": 101, "dur": 5, "args": {"op_name": "Conv"}},
+        node("Conv", 105, 1000),
+        node("DequantizeLinear", 110, 1000),
+    ]
+    ops = aggregate_profile(events)
+    assert ops == [("Conv", 2, 4.0), ("DequantizeLinear", 1, 1.0)]
+    table = profile_table("fp32", ops, top=1)
+    assert "fp32: 5 ms in kernels" in table and "| Conv | 2 | 4.0 | 80% |" in table
+    assert "| other (1 op types) | 1 | 1.0 | 20% |" in table
+
+
+def test_quick_is_a_smoke_run_written_to_a_temporary_directory(tmp_path, monkeypatch, capsys) -> None:
+    import shutil
+
+    import benchmarks.__main__ as cli
+
+    (tmp_path / "fake_suite.py").write_text(
+        "from benchmarks.harness import Row, SuiteResult, time_callable\n"
+        "def run(repeats, warmup, quick=False):\n"
+        "    timing = time_callable(lambda: None, repeats=repeats, warmup=warmup)\n"
+        "    return SuiteResult('fake', 'quick' if quick else 'full', [Row('x', timing)])\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(cli, "SUITES", {"fake": "fake_suite"})
+    assert cli.main(["fake", "--quick"]) == 0
+    written = capsys.readouterr().out.split("wrote ")[1].split(" and ")[0]
+    path = Path(written)
+    try:
+        payload = json.loads(path.read_text())
+        assert "benchmarks/results" not in written and payload["description"] == "quick"
+        assert payload["rows"][0]["repeats"] == 2
+    finally:
+        shutil.rmtree(path.parent)
