@@ -112,3 +112,31 @@ def test_quick_is_a_smoke_run_written_to_a_temporary_directory(tmp_path, monkeyp
         assert payload["rows"][0]["repeats"] == 2
     finally:
         shutil.rmtree(path.parent)
+
+
+def test_video_summary_compares_the_pipeline_with_the_inference_ceiling() -> None:
+    from benchmarks.suites.video import summarise
+
+    ms = {"inference": 80.0, "score_batch": 90.0, "serial": 100.0, "overlapped": 100.0, "naive torch": 900.0}
+    lines = summarise("1080p", "cpu", ms, "onnxruntime int8")
+    assert lines["1080p cpu: the pipeline reaches"].startswith("80% of the inference ceiling (10.00 of 1 / 80.0 ms")
+    assert "90% of score_batch's rate" in lines["1080p cpu: the pipeline reaches"]
+    assert lines["1080p cpu: overlapped / serial frames/s"] == "1.00x"
+    assert lines["1080p cpu: pipeline (auto) / naive torch loop frames/s"] == "9.00x"
+    assert lines["1080p cpu: whole frame <= 150 ms"].startswith("yes (100.0 ms")
+    slow = summarise("720p", "cpu", {**ms, "overlapped": 200.0, "score_batch": 160.0}, "x")
+    assert "720p cpu: pipeline (auto) / naive torch loop frames/s" in slow and not any("<=" in key for key in slow)
+    assert summarise("1080p", "cpu", {**ms, "overlapped": 160.0}, "x")["1080p cpu: whole frame <= 150 ms"][:2] == "no"
+
+
+def test_video_clip_lengths_follow_the_environment(monkeypatch) -> None:
+    from benchmarks.suites.video import clips
+
+    monkeypatch.setenv("ARNIQA_BENCH_FRAMES_1080", "5")
+    monkeypatch.setenv("ARNIQA_BENCH_TORCH_FRAMES_1080", "9")
+    monkeypatch.delenv("ARNIQA_BENCH_FRAMES_720", raising=False)
+    monkeypatch.delenv("ARNIQA_BENCH_TORCH_FRAMES_720", raising=False)
+    full = {name: (frames, torch_frames) for name, _, _, frames, torch_frames in clips()}
+    assert full["1080p"] == (5, 5)  # the torch rows never score more than the clip holds
+    assert full["720p"][0] > full["720p"][1] >= 1
+    assert {name: frames for name, _, _, frames, _ in clips(quick=True)}["720p"] <= 4
