@@ -1,7 +1,8 @@
 """Timing, machine description and result files shared by the benchmark suites.
 
 A suite returns a SuiteResult; ``write_results`` stores it as
-``<out>/<suite>-<machine tag>.json`` with a markdown table beside it.
+``<out>/<suite>-<machine tag>.json`` with a markdown table beside it (plus any
+further titled tables and markdown notes the suite adds).
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ class SuiteResult:
     description: str
     rows: list[Row]
     summary: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: further tables, by title (e.g. peak memory beside the timings)
+    tables: dict[str, list[Row]] = dataclasses.field(default_factory=dict)
+    #: markdown paragraphs after the tables (e.g. profiles)
+    notes: list[str] = dataclasses.field(default_factory=list)
 
 
 def time_callable(
@@ -157,11 +162,11 @@ def machine_tag(machine: dict[str, Any]) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
-def markdown_table(result: SuiteResult) -> str:
-    extra_columns = list(dict.fromkeys(key for row in result.rows for key in row.extra))
+def markdown_table(rows: Sequence[Row]) -> str:
+    extra_columns = list(dict.fromkeys(key for row in rows for key in row.extra))
     header = ["implementation", "median ms", "p90 ms", "min ms", *extra_columns]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for row in result.rows:
+    for row in rows:
         cells = [row.name, f"{row.timing.median_ms:.3f}", f"{row.timing.p90_ms:.3f}", f"{row.timing.min_ms:.3f}"]
         cells += [_format_cell(row.extra.get(column, "")) for column in extra_columns]
         lines.append("| " + " | ".join(cells) + " |")
@@ -182,13 +187,21 @@ def write_results(
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": command or " ".join([Path(sys.executable).name, *sys.argv]),
         "machine": machine,
-        "rows": [{"name": row.name, **dataclasses.asdict(row.timing), **row.extra} for row in result.rows],
+        "rows": _row_dicts(result.rows),
         "summary": result.summary,
     }
+    if result.tables:
+        payload["tables"] = {title: _row_dicts(rows) for title, rows in result.tables.items()}
+    if result.notes:
+        payload["notes"] = result.notes
     json_path = stem.with_suffix(".json")
     json_path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     stem.with_suffix(".md").write_text(render_markdown(result, machine) + "\n", encoding="utf-8")
     return json_path
+
+
+def _row_dicts(rows: Sequence[Row]) -> list[dict[str, Any]]:
+    return [{"name": row.name, **dataclasses.asdict(row.timing), **row.extra} for row in rows]
 
 
 def render_markdown(result: SuiteResult, machine: dict[str, Any]) -> str:
@@ -203,10 +216,14 @@ def render_markdown(result: SuiteResult, machine: dict[str, Any]) -> str:
         + (f", load average {machine['load_average_1min']:.2f}" if machine.get("load_average_1min") is not None else "")
         + f". {versions}.",
         "",
-        markdown_table(result),
+        markdown_table(result.rows),
     ]
     if result.summary:
         lines += ["", *(f"- {key}: {_format_cell(value)}" for key, value in result.summary.items())]
+    for title, rows in result.tables.items():
+        lines += ["", f"## {title}", "", markdown_table(rows)]
+    for note in result.notes:
+        lines += ["", note]
     return "\n".join(lines)
 
 

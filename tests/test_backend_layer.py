@@ -133,6 +133,61 @@ def test_nothing_that_runs_is_a_clear_error(tmp_path):
         create_backend("auto", LITE0, tmp_path / "nope.onnx", device="gpu")
 
 
+def _identity_model(**kwargs):
+    """A one-node ONNX model (y = x), for tests of what files and their metadata say."""
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
+    )
+    return helper.make_model(graph, **kwargs)
+
+
+def _export_stub(path, precision="fp32", target="any"):
+    """A tiny ONNX file that says it is a lite0 export of this precision and INT8 target (None: not recorded)."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import helper
+
+    from arniqa_edge.backends.model_metadata import ExportedModelInfo, InputSpec
+
+    model = _identity_model()
+    info = ExportedModelInfo("arniqa-lite0", 1280, ("features",), InputSpec.for_model(LITE0), precision)
+    props = info.to_props() | {"arniqa.target": target}
+    helper.set_model_props(model, {key: value for key, value in props.items() if value is not None})
+    onnx.save(model, str(path))
+
+
+def test_auto_on_a_cpu_never_picks_a_gpu_precision_whatever_file_is_named(tmp_path):
+    """onnxruntime's pick on a CPU: `<stem>.int8.onnx` only when made for the CPU, else `<stem>.onnx`, never FP16
+    or TensorRT's INT8 layout (3-5x slower there), even when that is the file named; None when only those lie
+    there (the next backend, torch, runs then). On a GPU the file named runs."""
+    from arniqa_edge.backends.files import name_model
+    from arniqa_edge.backends.selection import best_file
+
+    entry = registry.get_entry("encoder", "onnxruntime")
+    names = ("lite0", "lite0.safetensors", "lite0.onnx", "lite0.fp16.onnx", "lite0.int8.onnx")
+
+    def picks(device="cpu"):
+        return {best_file(entry, name_model(tmp_path / name, registry.suffixes("encoder")), device) for name in names}
+
+    _export_stub(tmp_path / "lite0.fp16.onnx", "fp16")
+    _export_stub(tmp_path / "lite0.int8.onnx", "int8", "tensorrt")
+    assert picks() == {None}
+    _export_stub(tmp_path / "lite0.onnx")
+    assert picks() == {tmp_path / "lite0.onnx"}
+    assert (
+        best_file(entry, name_model(tmp_path / "lite0.int8.onnx", registry.suffixes("encoder")), "cuda").name
+        == "lite0.int8.onnx"
+    )
+    _export_stub(tmp_path / "lite0.int8.onnx", "int8", None)  # from before targets were recorded: TensorRT's layout
+    assert picks() == {tmp_path / "lite0.onnx"}
+    _export_stub(tmp_path / "lite0.int8.onnx", "int8", "cpu")
+    assert picks() == {tmp_path / "lite0.int8.onnx"}
+
+
 def test_the_stem_of_a_model_is_shared_by_its_forms(tmp_path):
     from arniqa_edge.backends.files import name_model
 
@@ -229,18 +284,12 @@ def test_the_cuda_input_path_through_its_cpu_twin():
 
 def test_onnx_metadata_is_read_without_onnx(tmp_path):
     onnx = pytest.importorskip("onnx")
-    from onnx import TensorProto, helper
+    from onnx import helper
 
     from arniqa_edge.backends.onnx_props import read_onnx_metadata
     from arniqa_edge.errors import WeightsError
 
-    graph = helper.make_graph(
-        [helper.make_node("Identity", ["x"], ["y"])],
-        "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
-    )
-    model = helper.make_model(graph, doc_string="d" * 1000)
+    model = _identity_model(doc_string="d" * 1000)
     helper.set_model_props(model, {"arniqa.kind": "encoder", "note": "ünïcode"})
     onnx.save(model, str(tmp_path / "m.onnx"))
     assert read_onnx_metadata(tmp_path / "m.onnx") == {"arniqa.kind": "encoder", "note": "ünïcode"}

@@ -177,3 +177,17 @@ def test_installation_checks(monkeypatch, caplog, installed, gpu_present, expect
         assert not caplog.records
     else:
         assert len(caplog.records) == 1 and expected in caplog.text
+
+
+def test_the_environment_builds_without_isolation():
+    """`make install` builds with --no-build-isolation, and sdists among the extras (tensorrt-rtx) run
+    `setup.py bdist_wheel` in this environment: a fresh venv's pip lacked it once, hidden by a pip cache."""
+    import importlib.util
+
+    for module in ("scikit_build_core", "pybind11", "setuptools"):
+        assert importlib.util.find_spec(module) is not None, f"{module} missing: run make install"
+    from setuptools import Distribution
+
+    assert Distribution().get_command_class("bdist_wheel") is not None
+    makefile = (ROOT / "Makefile").read_text()
+    assert "pip install --quiet --upgrade pip setuptools wheel" in makefile

@@ -86,3 +86,20 @@ def test_blur_jpeg_and_noise_series_are_ranked_in_order(distortion):
         scores = scorer.score_batch([np.ascontiguousarray(image[:, :, ::-1]) for image in series])
         assert scores[0] > scores[1] > scores[2], (path.name, distortion, scores)
         assert scores[0] - scores[2] > 0.2, (path.name, distortion, scores)
+
+
+def test_golden_frame_model_ships_and_ranks_blur_against_references():
+    from arniqa_edge.cvrkd import ReferenceScorer
+    from arniqa_edge.models.shipped import WEIGHTS_DIR, shipped_reference_model
+
+    model = shipped_reference_model()
+    assert model is not None and model.name == "cvrkd-student.maps.onnx", "the CVRKD student must ship"
+    assert (WEIGHTS_DIR / "cvrkd-student.score.onnx").is_file()
+    assert (WEIGHTS_DIR / "cvrkd-student.safetensors").is_file()
+    scorer = ReferenceScorer(backend="onnxruntime", device="cpu")  # no model named: the shipped one
+    assert scorer.role == "student"
+    frame, *others = [cv2.imread(str(p)) for p in pristine_images("val", count=3)]
+    references = scorer.prepare_references(others)  # other content: non-aligned references
+    sharp = scorer.score(frame, references)
+    blurred = scorer.score(cv2.GaussianBlur(frame, (0, 0), 4), references)
+    assert sharp - blurred > 0.1, (sharp, blurred)

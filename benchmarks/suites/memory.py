@@ -5,7 +5,7 @@ ARENA_MAX_INPUT_PIXELS without the memory arena), with the arena kept for every
 call (as before), and with torch eager; then the image CLI on the issue's
 command (a small photo and three 12 MP ones, --json, under `ulimit -v 10000000`)
 and on a 9000x9000 PNG, which the memory budget refuses before preprocessing.
-"peak RSS" is the process's maximum resident set (ru_maxrss); "model loaded" is
+"peak RSS" is the process's maximum resident set (VmHWM); "model loaded" is
 its resident set once the Scorer is built; "estimate" is what the batching
 policy assumes for the call (arniqa_edge.memory.estimate_call_bytes). The
 lower bound of what any runtime needs is the largest layer's input plus output
@@ -74,37 +74,70 @@ def _files(folder: Path) -> dict[str, Path]:
     return {"weights": weights, "onnx": onnx, "regressor": regressor, "photo": photo, "folder": folder}
 
 
-_SCORER_SCRIPT = textwrap.dedent("""
-    import json, resource, sys, time
-    if {block_torch}:
-        sys.modules["torch"] = None; sys.modules["timm"] = None
+_PEAK_SCRIPT = """
+import json, sys, time
+if {block_torch}:
+    sys.modules["torch"] = None; sys.modules["timm"] = None
+
+def status(field):
+    with open("/proc/self/status") as lines:
+        return next(int(line.split()[1]) * 1024 for line in lines if line.startswith(field))
+
+{setup}
+loaded, setup_peak = status("VmRSS"), status("VmHWM")
+try:  # reset the high-water mark, so that it is the peak of call() alone
+    with open("/proc/self/clear_refs", "w") as clear_refs:
+        clear_refs.write("5")
+    reset = True
+except OSError:
+    reset = False
+start = time.perf_counter()
+out = call()
+seconds = time.perf_counter() - start
+call_peak = status("VmHWM")
+print(json.dumps({{"loaded": loaded, "peak": max(setup_peak, call_peak), "call_peak": call_peak if reset else None,
+                  "seconds": seconds, **out}}))
+"""
+
+
+def measure_peak(name: str, setup: str, block_torch: bool = False, timeout: float = 900) -> dict:
+    """Runs `setup` in a fresh Python process, then times one `call()` (which `setup` defines; it returns a
+    dict of JSON values, merged into the result).
+
+    Returns, in bytes, the resident set once `setup` ran ("loaded"), the process's maximum resident
+    set ("peak") and the maximum during call() alone ("call_peak"; None where the kernel cannot reset
+    it), and the call's "seconds". Peaks are the process's own high-water mark (VmHWM): ru_maxrss
+    would count the parent's too, which Linux carries over through fork and exec. block_torch: torch
+    and timm cannot be imported.
+    """
+    script = _PEAK_SCRIPT.format(block_torch=block_torch, setup=textwrap.dedent(setup))
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=timeout)
+    if result.returncode != 0:
+        raise RuntimeError(f"{name} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+_SCORER_SETUP = """
     from arniqa_edge.backends import onnxruntime_backend
     if {keep_arena}:
         onnxruntime_backend.ARENA_MAX_INPUT_PIXELS = 1 << 62
     from arniqa_edge import Scorer
     from arniqa_edge.memory import estimate_call_bytes
 
-    def rss():
-        with open("/proc/self/status") as status:
-            return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmRSS"))
-
     scorer = Scorer("{model}", weights={weights!r}, regressor={regressor!r}, backend="{backend}", device="cpu")
-    loaded = rss()
-    start = time.perf_counter()
-    score = scorer.score({photo!r})
-    seconds = time.perf_counter() - start
-    full, half = scorer.extractor.input_shapes({height}, {width})
-    pixels = full[0] * full[2] * full[3] + half[0] * half[2] * half[3]
-    print(json.dumps({{"loaded": loaded, "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-                      "seconds": seconds, "score": score, "input_pixels": pixels,
-                      "estimate": estimate_call_bytes(scorer.backend.name, pixels, "cpu")}}))
-""")
+
+    def call():
+        score = scorer.score({photo!r})
+        full, half = scorer.extractor.input_shapes({height}, {width})
+        pixels = full[0] * full[2] * full[3] + half[0] * half[2] * half[3]
+        return {{"score": score, "input_pixels": pixels,
+                "estimate": estimate_call_bytes(scorer.backend.name, pixels, "cpu")}}
+"""
 
 
 def _scorer_row(name: str, files: dict, backend: str, keep_arena: bool = False) -> Row:
     weights = files["onnx"] if backend == "onnxruntime" else files["weights"]
-    script = _SCORER_SCRIPT.format(
-        block_torch=backend == "onnxruntime",
+    setup = _SCORER_SETUP.format(
         keep_arena=keep_arena,
         model=MODEL,
         weights=str(weights),
@@ -114,14 +147,11 @@ def _scorer_row(name: str, files: dict, backend: str, keep_arena: bool = False) 
         height=HEIGHT,
         width=WIDTH,
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=900)
-    if result.returncode != 0:
-        raise RuntimeError(f"{name} failed:\n{result.stderr[-3000:]}")
-    out = json.loads(result.stdout.strip().splitlines()[-1])
+    out = measure_peak(name, setup, block_torch=backend == "onnxruntime")
     above = out["peak"] - out["loaded"]
     return Row(
         name,
-        _once(out["seconds"]),
+        one_timing(out["seconds"]),
         {
             "image": f"{WIDTH}x{HEIGHT}",
             "peak RSS MiB": round(out["peak"] / MIB),
@@ -167,7 +197,7 @@ def _cli_row(name: str, files: dict, images: list[str], address_limit: int | Non
     scored = sum(row["error"] is None for row in out["rows"])
     return Row(
         name,
-        _once(out["seconds"]),
+        one_timing(out["seconds"]),
         {
             "image": ", ".join(Path(image).name for image in images),
             "peak RSS MiB": round(out["peak"] / MIB),
@@ -203,7 +233,8 @@ def model_lower_bound(height: int = HEIGHT, width: int = WIDTH) -> tuple[int, st
     return int(values * 4 * height * width / (side * side)), name
 
 
-def _once(seconds: float) -> Timing:
+def one_timing(seconds: float) -> Timing:
+    """One measured run as a Timing (median = p90 = min)."""
     ms = seconds * 1e3
     return Timing(median_ms=ms, p90_ms=ms, min_ms=ms, repeats=1)
 
