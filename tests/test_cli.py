@@ -71,8 +71,10 @@ def test_csv_and_text(files, lite0_imagenet_weights, blur_regressor, capsys):
     assert line.startswith(str(files["good"])) and 0 <= float(line.split()[-1]) <= 1
 
 
-def test_no_weights_is_a_clear_error(files, capsys):
-    assert main([str(files["good"])]) == 2
+def test_no_weights_scores_with_the_shipped_model_or_says_none_ships(files, capsys):
+    assert main([str(files["good"]), "--csv"]) == 0  # arniqa-lite0 ships
+    assert 0 <= float(capsys.readouterr().out.splitlines()[1].split(",")[1]) <= 1
+    assert main([str(files["good"]), "--model", "arniqa-r50"]) == 2  # the paper's model: bring its files
     err = capsys.readouterr().err
     assert "no trained weights ship" in err and "--weights" in err and "Traceback" not in err
 

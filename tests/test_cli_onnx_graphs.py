@@ -154,9 +154,10 @@ def test_graph_with_the_wrong_feature_width_is_refused_at_load(tmp_path, regress
 
 
 def test_sigint_during_a_real_run_keeps_the_rows_written(tmp_path, regressor):
-    """60 photos, --csv: rows arrive while the others are scored; SIGINT ends the run with them kept."""
+    """150 photos (enough that a loaded machine cannot finish before the signal), --csv: rows arrive while the others are scored; SIGINT ends the run with them kept."""
+    COUNT = 150
     graph = tiny_graph(tmp_path / "tiny.onnx", channels=32)
-    paths = [_photo(tmp_path / f"frame{index:02d}.jpg", 960, 1280, seed=index) for index in range(60)]
+    paths = [_photo(tmp_path / f"frame{index:02d}.jpg", 960, 1280, seed=index) for index in range(COUNT)]
     process = subprocess.Popen(
         [
             sys.executable,
@@ -184,6 +185,8 @@ def test_sigint_during_a_real_run_keeps_the_rows_written(tmp_path, regressor):
             process.kill()
     rows = list(csv.DictReader(io.StringIO("".join(lines) + rest)))
     assert process.returncode == 130, err
-    assert 2 <= len(rows) < 60 and [row["path"] for row in rows] == paths[: len(rows)]
+    assert 2 <= len(rows) < COUNT and [row["path"] for row in rows] == paths[: len(rows)]
     assert all(row["error"] == "" and 0 <= float(row["score"]) <= 1 for row in rows)
-    assert err.strip().splitlines() == [f"error: interrupted after {len(rows)} of 60 images (their rows are written)"]
+    assert err.strip().splitlines() == [
+        f"error: interrupted after {len(rows)} of {COUNT} images (their rows are written)"
+    ]

@@ -102,7 +102,7 @@ def test_bad_inputs(scorer, tmp_path):
 
 def test_weights_errors(lite0_imagenet_weights, blur_regressor, tmp_path):
     with pytest.raises(WeightsError, match="no trained weights ship"):
-        Scorer("arniqa-lite0")
+        Scorer("arniqa-r50")  # only arniqa-lite0 ships
     with pytest.raises(WeightsError, match="pass both"):
         Scorer("arniqa-lite0", weights=lite0_imagenet_weights)
     with pytest.raises(WeightsError, match="takes 2560 features"):

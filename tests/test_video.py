@@ -127,7 +127,7 @@ def test_interrupt_inside_the_pipeline_keeps_every_scored_frame(clip, tmp_path, 
 
 def test_setup_errors_exit_2_without_traceback(tmp_path, capsys):
     assert main([str(tmp_path / "missing.avi"), "--weights", "w", "--regressor", "r"]) == 2
-    assert main([str(tmp_path / "missing.avi")]) == 2  # no weights ship yet: the scorer says what to pass
+    assert main([str(tmp_path / "missing.avi"), "--model", "arniqa-r50"]) == 2  # none ship: it says what to pass
     err = capsys.readouterr().err
     assert "no trained weights ship" in err and "Traceback" not in err
 

@@ -33,7 +33,7 @@ __all__ = [
 #: Environment variable naming the shared data folder.
 DATA_ENV = "ARNIQA_SHARED_DATA"
 #: The checkout this module runs from.
-CHECKOUT = Path(__file__).resolve().parents[1]
+CHECKOUT = Path(os.path.abspath(__file__)).parents[1]
 #: Where the shared data is when the variable is not set: ``shared/data`` beside the checkout.
 DEFAULT_DATA_ROOT = CHECKOUT.parent / "shared" / "data"
 
@@ -62,10 +62,11 @@ def labels_file(name: str = "KADID-10k.csv") -> Path:
 def from_checkout(path: str | Path) -> str:
     """`path` as written in files that ship: relative to the checkout (``../shared/data/...``) when it
     lies beside or in it, so no machine's absolute paths end up in metadata; else as given."""
-    resolved = Path(path).resolve()
-    if not resolved.is_relative_to(CHECKOUT.parent):
+    # abspath, not resolve: ../shared may be a symbolic link to a folder elsewhere
+    absolute = Path(os.path.abspath(path))
+    if not absolute.is_relative_to(CHECKOUT.parent):
         return str(path)
-    return os.path.relpath(resolved, CHECKOUT)
+    return os.path.relpath(absolute, CHECKOUT)
 
 
 def is_image_file(path: str | Path) -> bool:
