@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from . import __version__
 from .cli_conventions import HelpFormatter, add_verbosity_arguments, configure_logging
 from .cli_inputs import InputListError, InputProblem, expand_inputs, input_path
-from .cli_options import REFERENCE_MODEL_HELP, add_batching_arguments, add_model_arguments, positive_int
+from .cli_options import REFERENCE_MODEL_HELP, add_batching_arguments, add_model_arguments, positive_int, scorer_options
 from .cli_rows import FIELDS, RowWriter, fail_row, new_row, note_warnings, print_rows, set_prediction
 from .cli_summary import below_threshold, format_summary, sort_rows, summarize
 from .errors import ArniqaEdgeError, InputImageError
@@ -203,17 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _score_images(args: argparse.Namespace, inputs: list) -> int:
     try:
-        scorer = Scorer(
-            model=args.model,
-            weights=args.weights,
-            regressor=args.regressor,
-            backend=args.backend,
-            device=args.device,
-            protocol=args.protocol,
-            batch_size=args.batch_size,
-            max_batch_pixels=args.max_batch_pixels,
-            memory_budget=args.memory_budget,
-        )
+        scorer = Scorer(**scorer_options(args), protocol=args.protocol, batch_size=args.batch_size)
     except KeyboardInterrupt:
         print("error: interrupted while loading the model; nothing was scored", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -48,6 +48,19 @@ def add_model_arguments(parser, protocol: bool = True) -> None:
         )
 
 
+def scorer_options(args: argparse.Namespace) -> dict:
+    """`Scorer` keyword arguments from the options of `add_model_arguments` and `add_batching_arguments`."""
+    return {
+        "model": args.model,
+        "weights": args.weights,
+        "regressor": args.regressor,
+        "backend": args.backend,
+        "device": args.device,
+        "max_batch_pixels": args.max_batch_pixels,
+        "memory_budget": args.memory_budget,
+    }
+
+
 def positive_int(text: str) -> int:
     value = int(text)
     if value < 1:

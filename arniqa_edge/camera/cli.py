@@ -52,6 +52,7 @@ from ..cli_options import (
     add_reference_arguments,
     open_golden_references,
     positive_int,
+    scorer_options,
 )
 from ..errors import ArniqaEdgeError
 from ..redact import redact
@@ -373,16 +374,7 @@ def _build(args, stop: threading.Event, resources: list) -> QaLoop:
 
     smoother = new_smoother()  # bad options fail before any model is loaded
     golden = open_golden_references(args)
-    scorer = Scorer(
-        model=args.model,
-        weights=args.weights,
-        regressor=args.regressor,
-        backend=args.backend,
-        device=args.device,
-        batch_size=1,
-        max_batch_pixels=args.max_batch_pixels,
-        memory_budget=args.memory_budget,
-    )
+    scorer = Scorer(**scorer_options(args), batch_size=1)
     metrics = None
     if args.metrics:
         metrics = QaMetrics(

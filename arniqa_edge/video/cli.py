@@ -52,6 +52,7 @@ from ..cli_options import (
     add_reference_arguments,
     open_golden_references,
     positive_int,
+    scorer_options,
 )
 from ..cvrkd.golden import GoldenReferences
 from ..errors import ArniqaEdgeError
@@ -236,17 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _start(args):
     """The scorer, the reader, the report and the open sinks; raises what keeps the run from starting."""
     golden = open_golden_references(args)
-    scorer = Scorer(
-        model=args.model,
-        weights=args.weights,
-        regressor=args.regressor,
-        backend=args.backend,
-        device=args.device,
-        protocol=args.protocol,
-        batch_size=args.batch_size or 8,
-        max_batch_pixels=args.max_batch_pixels,
-        memory_budget=args.memory_budget,
-    )
+    scorer = Scorer(**scorer_options(args), protocol=args.protocol, batch_size=args.batch_size or 8)
     if args.demo:
         _make_demo(args)
     reader = VideoReader(
